@@ -1,0 +1,338 @@
+// Type-level test of index.d.ts: only type-checked (`tsc -p __test__/tsconfig.json`), never run.
+// Every `// @ts-expect-error` line must fail to type-check, or tsc reports an unused directive.
+
+import pwp = require('..');
+import pwpDefault from '..';
+import type { Wire, Request, WireOptions, Extensions } from '..';
+import * as net from 'net';
+import { Duplex, pipeline } from 'stream';
+
+// Exact-type assertion helpers.
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+function assertType<T extends true>(): void {}
+function expectType<T>(value: T): T {
+    return value;
+}
+
+// ---------------------------------------------------------------------------
+// The factory: callable with and without `new`, with optional options.
+
+const w1: Wire = pwp();
+const w2: pwp.Wire = new pwp();
+const w3 = pwp({ speed: 10 });
+const w4 = new pwp({});
+const opts: WireOptions = { speed: 20 };
+const w5 = pwpDefault(opts);
+const w6 = new pwpDefault();
+assertType<Equals<typeof w3, pwp.Wire>>();
+assertType<Equals<typeof w4, Wire>>();
+if ((w5 as unknown) instanceof pwp) {
+    expectType<Wire>(w5);
+}
+// @ts-expect-error speed is a number of seconds
+pwp({ speed: '5' });
+// @ts-expect-error unknown option
+pwp({ sped: 5 });
+// @ts-expect-error options must be an object
+pwp(5);
+
+// A Wire is a Duplex stream.
+const asDuplex: Duplex = w1;
+pipeline(w2, w6, (err) => {
+    if (err) console.error(err.message);
+});
+void asDuplex;
+
+// ---------------------------------------------------------------------------
+// Typical server usage, as in the README.
+
+const server = net.createServer((socket) => {
+    const wire = pwp();
+
+    // pipe to and from the protocol
+    socket.pipe(wire).pipe(socket);
+    wire.peerAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+
+    wire.on('handshake', (infoHash, peerId, extensions) => {
+        assertType<Equals<typeof infoHash, Buffer>>();
+        assertType<Equals<typeof peerId, Buffer>>();
+        const ext: Extensions = extensions;
+        console.log(infoHash.toString('hex'), peerId.toString(), ext.dht, ext.extended);
+
+        // Buffer arguments, and the hex-string/string forms.
+        wire.handshake(Buffer.from('01234567890123456789'), Buffer.from('-NA0001-012345678901'));
+        wire.handshake('0123456789abcdef0123456789abcdef01234567', '-NA0001-012345678901', { dht: true });
+        wire.handshake(new Uint8Array(20), peerId, {});
+        wire.handshake(infoHash, peerId, extensions);
+
+        wire.bitfield(Buffer.alloc(4));
+        wire.bitfield({ buffer: new Uint8Array(4) });
+        wire.unchoke();
+        wire.interested();
+        wire.setKeepAlive(true);
+        wire.setTimeout(5000, () => console.log('request timed out'));
+        if (extensions.dht) wire.port(6881);
+        if (extensions.extended) wire.extended(0, { m: { ut_metadata: 1 }, v: 'peer-wire-native' });
+    });
+
+    wire.on('unchoke', () => {
+        console.log('peer is no longer choking us: ' + wire.peerChoking);
+        wire.request(0, 0, 16384, (err, block) => {
+            if (err) {
+                const message: string = err.message;
+                console.log(message);
+                return;
+            }
+            if (block) {
+                const bytes: number = block.length;
+                console.log(block.toString('hex'), bytes);
+            }
+        });
+        wire.request(0, 16384, 16384);
+        wire.cancel(0, 16384, 16384);
+    });
+
+    wire.on('request', (index, offset, length, respond) => {
+        assertType<Equals<typeof index, number>>();
+        assertType<Equals<typeof offset, number>>();
+        assertType<Equals<typeof length, number>>();
+        // ... read piece ...
+        respond(null, Buffer.alloc(length)); // respond back to the peer
+        respond(null, new Uint8Array(length));
+        respond(new Error('cannot read piece'));
+        // @ts-expect-error the block must be bytes
+        respond(null, 'block');
+    });
+
+    wire.on('piece', (index, offset, block) => {
+        const b: Buffer = block;
+        console.log(index + offset, b.readUInt8(0));
+        wire.have(index);
+    });
+
+    wire.on('have', (index) => {
+        const i: number = index;
+        const has: boolean | undefined = wire.peerPieces[i];
+        console.log(has === true);
+    });
+
+    wire.on('bitfield', (bitfield) => {
+        expectType<Buffer>(bitfield);
+        for (let i = 0; i < wire.peerPieces.length; i++) {
+            if (wire.peerPieces[i]) wire.interested();
+        }
+    });
+
+    wire.on('error', (err) => {
+        const code: string | undefined = err.code;
+        console.error(err.message, code);
+        wire.destroy();
+    });
+
+    wire.on('close', () => console.log('closed'));
+    wire.on('timeout', () => console.log('timeout'));
+    wire.on('choke', () => wire.uninterested());
+    wire.on('interested', () => wire.unchoke());
+    wire.on('uninterested', () => wire.choke());
+    wire.on('keep-alive', () => {});
+    wire.on('cancel', (index, offset, length) => console.log(index + offset + length));
+    wire.on('port', (port) => expectType<number>(port));
+    wire.on('extended', (id, payload) => {
+        expectType<number>(id);
+        expectType<Buffer>(payload);
+    });
+    wire.on('unknownmessage', (body) => expectType<Buffer>(body));
+    wire.on('upload', (bytes) => expectType<number>(bytes));
+    wire.on('download', (bytes) => expectType<number>(bytes));
+});
+server.listen(6881);
+
+// ---------------------------------------------------------------------------
+// Every member.
+
+const wire = pwp({ speed: 5 });
+
+const amChoking: boolean = wire.amChoking;
+const amInterested: boolean = wire.amInterested;
+const peerChoking: boolean = wire.peerChoking;
+const peerInterested: boolean = wire.peerInterested;
+void [amChoking, amInterested, peerChoking, peerInterested];
+
+const piece0: boolean | undefined = wire.peerPieces[0];
+const pieceCount: number = wire.peerPieces.length;
+void [piece0, pieceCount];
+// @ts-expect-error peerPieces is read-only for users
+wire.peerPieces[0] = true;
+// @ts-expect-error indexes may be holes
+const notUndefined: boolean = wire.peerPieces[1];
+
+const dht: boolean | undefined = wire.peerExtensions.dht;
+const extended: boolean | undefined = wire.peerExtensions.extended;
+void [dht, extended];
+
+wire.peerAddress = '127.0.0.1:6881';
+wire.peerAddress = null;
+const address: string | null = wire.peerAddress;
+void address;
+// @ts-expect-error peerAddress is a string
+wire.peerAddress = 6881;
+
+const requests: Request[] = wire.requests;
+for (const req of requests) {
+    const sum: number = req.piece + req.offset + req.length;
+    req.callback(new Error('gone'), null);
+    if (req.timeout !== null) clearTimeout(req.timeout);
+    void sum;
+}
+for (const req of wire.peerRequests) {
+    const sum: number = req.piece + req.offset + req.length;
+    req.callback(null, new Uint8Array(req.length));
+    void sum;
+}
+
+const uploaded: number = wire.uploaded;
+const downloaded: number = wire.downloaded;
+const up: number = wire.uploadSpeed();
+const down: number = wire.downloadSpeed();
+void [uploaded, downloaded, up, down];
+
+wire.handshake(Buffer.alloc(20), Buffer.alloc(20));
+wire.handshake('aa'.repeat(20), 'x'.repeat(20), { dht: false });
+wire.choke();
+wire.unchoke();
+wire.interested();
+wire.uninterested();
+wire.have(1);
+wire.bitfield(new Uint8Array([0xff]));
+wire.request(1, 0, 16384, (err: Error | null, block?: Buffer | null) => void [err, block]);
+wire.request(1, 0, 16384, () => {});
+wire.piece(1, 0, Buffer.alloc(16384));
+wire.piece(1, 0, new Uint8Array(16384));
+wire.cancel(1, 0, 16384);
+wire.extended(1, Buffer.from('d1:ai1ee'));
+wire.extended(1, { msg_type: 0, piece: 0 });
+wire.extended(1, [1, 'two']);
+wire.extended(1, 'string');
+wire.extended(1, 42);
+wire.port(6881);
+wire.setKeepAlive();
+wire.setKeepAlive(false);
+wire.setTimeout(1000);
+wire.setTimeout(1000, () => {});
+const destroyed: void = wire.destroy();
+void destroyed;
+
+// Methods return void, not the wire.
+const handshakeResult: void = wire.handshake(Buffer.alloc(20), Buffer.alloc(20));
+void handshakeResult;
+// @ts-expect-error destroy() returns undefined at runtime, it does not chain
+wire.destroy().on('close', () => {});
+
+// Wrong argument types are rejected.
+// @ts-expect-error piece index is a number
+wire.have('1');
+// @ts-expect-error extensions is an object
+wire.handshake(Buffer.alloc(20), Buffer.alloc(20), true);
+// @ts-expect-error infoHash is a string or bytes
+wire.handshake(20, Buffer.alloc(20));
+// @ts-expect-error the request callback receives (err, block)
+wire.request(0, 0, 16384, (err: string) => {});
+// @ts-expect-error length is required
+wire.request(0, 0);
+// @ts-expect-error the block must be bytes
+wire.piece(0, 0, 'data');
+// @ts-expect-error bitfield takes bytes
+wire.bitfield([1, 0, 1]);
+// @ts-expect-error port is a number
+wire.port('6881');
+// @ts-expect-error cancel needs index, offset, length
+wire.cancel(0, 0);
+// @ts-expect-error extended message id is a number
+wire.extended('ut_metadata', {});
+// @ts-expect-error amChoking is a boolean
+wire.amChoking = 'yes';
+// @ts-expect-error uploaded is a number
+const uploadedStr: string = wire.uploaded;
+
+// ---------------------------------------------------------------------------
+// Event methods: all of them are typed the same way, and chain.
+
+const onHave = (index: number): void => void index;
+const onPiece = (index: number, offset: number, block: Buffer): void => void [index, offset, block];
+
+const chained: Wire = wire
+    .on('have', onHave)
+    .once('piece', onPiece)
+    .addListener('choke', () => {})
+    .prependListener('unchoke', () => {})
+    .prependOnceListener('handshake', (infoHash, peerId, extensions) => {
+        expectType<Buffer>(infoHash);
+        expectType<Buffer>(peerId);
+        expectType<boolean>(extensions.dht);
+    })
+    .removeListener('have', onHave)
+    .off('piece', onPiece);
+void chained;
+
+wire.once('request', (index, offset, length, respond) => respond(null, Buffer.alloc(length + index + offset)));
+wire.addListener('download', (bytes) => expectType<number>(bytes));
+wire.prependListener('error', (err) => expectType<string | undefined>(err.code));
+wire.prependOnceListener('timeout', () => {});
+
+// Listeners may ignore trailing arguments.
+wire.on('handshake', () => {});
+wire.on('request', (index) => void index);
+
+// Inherited stream events keep working.
+wire.on('data', (chunk) => expectType<Buffer>(chunk));
+wire.on('end', () => {});
+wire.on('finish', () => {});
+wire.on('drain', () => {});
+wire.on('pipe', (src) => src.unpipe(wire));
+wire.once('readable', () => wire.read());
+// Unknown events fall back to an untyped listener.
+wire.on('some-other-event', (...args: any[]) => void args);
+wire.on(Symbol('custom'), () => {});
+const dynamicName: string = 'have';
+wire.on(dynamicName, (x: unknown) => void x);
+
+// emit() is typed too.
+const emitted: boolean = wire.emit('have', 1);
+wire.emit('handshake', Buffer.alloc(20), Buffer.alloc(20), { dht: true, extended: true });
+wire.emit('request', 0, 0, 16384, (err, block) => void [err, block]);
+wire.emit('piece', 0, 0, Buffer.alloc(1));
+wire.emit('choke');
+wire.emit('error', Object.assign(new Error('bad'), { code: 'EBAD' }));
+wire.emit('close');
+wire.emit('custom', 1, 2, 3);
+void emitted;
+
+// Wrong listener or emit types are rejected.
+// @ts-expect-error 'have' passes a number
+wire.on('have', (i: string) => {});
+// @ts-expect-error 'piece' passes a Buffer block
+wire.once('piece', (index: number, offset: number, block: string) => {});
+// @ts-expect-error 'handshake' passes Buffers
+wire.addListener('handshake', (infoHash: string) => {});
+// @ts-expect-error 'port' passes one number
+wire.prependListener('port', (port: number, extra: number) => {});
+// @ts-expect-error 'choke' has no arguments
+wire.prependOnceListener('choke', (reason: string) => {});
+// @ts-expect-error 'download' passes a number
+wire.off('download', (bytes: Buffer) => {});
+// @ts-expect-error 'bitfield' passes a Buffer
+wire.removeListener('bitfield', (bitfield: boolean[]) => {});
+// @ts-expect-error 'have' takes a number
+wire.emit('have', '1');
+// @ts-expect-error 'piece' needs index, offset and block
+wire.emit('piece', 0, 0);
+// @ts-expect-error 'handshake' extensions need both flags
+wire.emit('handshake', Buffer.alloc(20), Buffer.alloc(20), { dht: true });
+wire.on('request', (index, offset, length, respond) => {
+    // @ts-expect-error respond's first argument is an error or null
+    respond('no');
+});
+wire.on('handshake', (infoHash) => {
+    // @ts-expect-error infoHash is a Buffer, not a string
+    infoHash.toUpperCase();
+});

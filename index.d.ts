@@ -1,0 +1,288 @@
+// Type definitions for peer-wire-native.
+// API-compatible with peer-wire-protocol 0.7.1: the module export is a factory
+// (usable with or without `new`) returning a `Wire`, a Duplex stream that speaks
+// the BitTorrent peer wire protocol. Pipe a socket to it and it back to the socket:
+//
+//     socket.pipe(wire).pipe(socket)
+
+/// <reference types="node" />
+
+import { Duplex, Readable } from 'stream';
+
+/**
+ * Creates a new peer wire protocol stream. Can be called with or without `new`.
+ *
+ * @example
+ * import pwp = require('peer-wire-native');
+ * const wire = pwp();
+ * socket.pipe(wire).pipe(socket);
+ */
+declare const wireProtocol: wireProtocol.WireProtocol;
+
+declare namespace wireProtocol {
+    /** The module export: a factory/constructor for {@link Wire} streams. */
+    interface WireProtocol {
+        /** Creates a new wire (calling without `new` is the same as with it). */
+        (opts?: WireOptions): Wire;
+        /** Creates a new wire. */
+        new (opts?: WireOptions): Wire;
+        readonly prototype: Wire;
+    }
+
+    /** Options accepted by the factory. */
+    interface WireOptions {
+        /**
+         * Length, in seconds, of the window over which `uploadSpeed()` and
+         * `downloadSpeed()` are averaged. Defaults to 5.
+         */
+        speed?: number;
+    }
+
+    /** Extension flags exchanged in the handshake. */
+    interface Extensions {
+        /** The peer participates in the torrent DHT (BEP 5); it may send a `port` message. */
+        dht: boolean;
+        /** The peer supports the extension protocol (BEP 10), i.e. `extended` messages. */
+        extended: boolean;
+    }
+
+    /**
+     * Extensions to advertise in our own handshake. The extension protocol bit
+     * (`extended`) is always set, so only `dht` is configurable.
+     */
+    interface HandshakeExtensions {
+        /** Advertise DHT support (then send your DHT port with `wire.port()`). */
+        dht?: boolean;
+    }
+
+    /** Called when a request we sent completes: with the block, or with an error. */
+    type RequestCallback = (err: Error | null, block?: Buffer | null) => void;
+
+    /**
+     * Handed to `'request'` listeners: call `respond(null, block)` to send the block
+     * to the peer, or `respond(err)` to drop the request without answering. Does
+     * nothing if the request was cancelled meanwhile or we choked the peer.
+     */
+    type RespondCallback = (err: Error | null, block?: Uint8Array) => void;
+
+    /** A pending block request (ours in `wire.requests`, the peer's in `wire.peerRequests`). */
+    interface Request<Callback = RequestCallback> {
+        /** Zero-based piece index. */
+        piece: number;
+        /** Byte offset of the block within the piece. */
+        offset: number;
+        /** Length of the block in bytes. */
+        length: number;
+        /** Completion callback (for peer requests: the `respond` function). */
+        callback: Callback;
+        /** Pending request timeout timer (only the head request has one), or `null`. */
+        timeout: NodeJS.Timeout | null;
+    }
+
+    /** A request the peer sent us; its `callback` is the `respond` function. */
+    type PeerRequest = Request<RespondCallback>;
+
+    /**
+     * Which pieces the peer has: `peerPieces[i]` is `true` if the peer has piece `i`
+     * (from its bitfield and have messages); unknown indexes read as `undefined`.
+     * Compatible with the array of booleans used by peer-wire-protocol.
+     */
+    interface PeerPieces {
+        readonly [index: number]: boolean | undefined;
+        readonly length: number;
+    }
+
+    /** An error emitted by a wire; `code` is set when the error has a specific cause. */
+    interface WireError extends Error {
+        code?: string;
+    }
+
+    /** Listener signatures of the events a {@link Wire} emits. */
+    interface WireEvents {
+        /** The peer's handshake arrived (infoHash and peerId are 20-byte buffers). */
+        handshake: (infoHash: Buffer, peerId: Buffer, extensions: Extensions) => void;
+        /** The peer is now choking us (our pending requests fail with an error). */
+        choke: () => void;
+        /** The peer is no longer choking us. */
+        unchoke: () => void;
+        /** The peer is now interested in us. */
+        interested: () => void;
+        /** The peer is no longer interested in us. */
+        uninterested: () => void;
+        /** The peer sent a keep-alive message (can be ignored). */
+        'keep-alive': () => void;
+        /** The peer has piece `index`. */
+        have: (index: number) => void;
+        /** The peer sent its bitfield (`peerPieces` is already updated). */
+        bitfield: (bitfield: Buffer) => void;
+        /** The peer requests a block; answer it with `respond(null, block)`. Not emitted while we choke the peer. */
+        request: (index: number, offset: number, length: number, respond: RespondCallback) => void;
+        /** The peer cancelled one of its requests. */
+        cancel: (index: number, offset: number, length: number) => void;
+        /** The peer sent a block (emitted after the matching request callback ran). */
+        piece: (index: number, offset: number, block: Buffer) => void;
+        /** The peer sent its DHT port. */
+        port: (port: number) => void;
+        /** The peer sent an extension protocol message (`payload` is the raw, still bencoded, body). */
+        extended: (id: number, payload: Buffer) => void;
+        /** The peer sent a message with an unknown id (`body` starts with that id). */
+        unknownmessage: (body: Buffer) => void;
+        /** We sent a block of `bytes` bytes. */
+        upload: (bytes: number) => void;
+        /** We received a block of `bytes` bytes. */
+        download: (bytes: number) => void;
+        /** The head request timed out (its callback got an error), see `setTimeout()`. */
+        timeout: () => void;
+        /** An error occurred. */
+        error: (err: WireError) => void;
+        /** The wire was destroyed or closed. */
+        close: () => void;
+
+        // Inherited stream events.
+        /** Outgoing protocol data is available (when consumed in flowing mode). */
+        data: (chunk: Buffer) => void;
+        /** The readable side ended. */
+        end: () => void;
+        /** The writable side finished: the wire is closed. */
+        finish: () => void;
+        /** The writable side can accept more data. */
+        drain: () => void;
+        /** Reading was paused. */
+        pause: () => void;
+        /** Reading was resumed. */
+        resume: () => void;
+        /** Outgoing data can be read. */
+        readable: () => void;
+        /** A readable stream was piped into the wire. */
+        pipe: (src: Readable) => void;
+        /** A readable stream was unpiped from the wire. */
+        unpipe: (src: Readable) => void;
+    }
+
+    /** Event names with a typed listener signature. */
+    type WireEventName = keyof WireEvents;
+
+    /**
+     * A peer wire protocol connection: a Duplex stream you pipe a socket into and
+     * back out to the socket.
+     */
+    interface Wire extends Duplex {
+        /** Are we choking the peer? Initially `true`. */
+        amChoking: boolean;
+        /** Are we interested in the peer? Initially `false`. */
+        amInterested: boolean;
+        /** Is the peer choking us? Initially `true`. */
+        peerChoking: boolean;
+        /** Is the peer interested in us? Initially `false`. */
+        peerInterested: boolean;
+        /** Which pieces the peer has: `peerPieces[i]` is `true` if the peer has piece `i`. */
+        peerPieces: PeerPieces;
+        /** Extensions the peer advertised in its handshake (empty until the handshake arrives). */
+        peerExtensions: Partial<Extensions>;
+        /** The peer's address; never set by the wire itself, free for the user. Initially `null`. */
+        peerAddress: string | null;
+        /** Requests we sent that are still pending (oldest first). */
+        requests: Request[];
+        /** Requests the peer sent that we have not answered yet (oldest first). */
+        peerRequests: PeerRequest[];
+        /** Number of block bytes uploaded to the peer. */
+        uploaded: number;
+        /** Number of block bytes downloaded from the peer. */
+        downloaded: number;
+
+        /** Current upload speed, in bytes per second. */
+        uploadSpeed(): number;
+        /** Current download speed, in bytes per second. */
+        downloadSpeed(): number;
+
+        /**
+         * Sends our handshake; this must be the first message. `infoHash` is 20 bytes
+         * (or a 40-char hex string), `peerId` is 20 bytes (or a 20-char string).
+         * Throws if either is not 20 bytes long.
+         */
+        handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: HandshakeExtensions): void;
+        /** Chokes the peer (drops its pending requests). No-op if already choking. */
+        choke(): void;
+        /** Unchokes the peer. No-op if not choking. */
+        unchoke(): void;
+        /** Tells the peer we are interested. No-op if already interested. */
+        interested(): void;
+        /** Tells the peer we are no longer interested. No-op if not interested. */
+        uninterested(): void;
+        /** Sends a have message: we have piece `index`. */
+        have(index: number): void;
+        /** Sends our bitfield (a buffer, or a bitfield object exposing its `buffer`). */
+        bitfield(bitfield: Uint8Array | { buffer: Uint8Array }): void;
+        /**
+         * Requests a block from the peer. `callback` gets the block, or an error if the
+         * wire is closed, the peer chokes us, the request is cancelled or times out.
+         */
+        request(index: number, offset: number, length: number, callback?: RequestCallback): void;
+        /** Sends a block to the peer (counts towards `uploaded`, emits `'upload'`). */
+        piece(index: number, offset: number, block: Uint8Array): void;
+        /** Cancels a pending request (its callback gets an error) and tells the peer. */
+        cancel(index: number, offset: number, length: number): void;
+        /**
+         * Sends an extension protocol message with extended message id `id`. A buffer is
+         * sent as is; anything else is bencoded first.
+         */
+        extended(id: number, message: Uint8Array | Record<string, unknown> | unknown[] | string | number): void;
+        /** Sends our DHT port. */
+        port(port: number): void;
+        /** Starts (default) or, with `false`, stops sending a keep-alive every 60 seconds. */
+        setKeepAlive(enable?: boolean): void;
+        /**
+         * Sets the request timeout: if the head request takes longer than `ms`
+         * milliseconds its callback gets an error and `'timeout'` is emitted.
+         * `onTimeout`, if given, is added as a `'timeout'` listener.
+         */
+        setTimeout(ms: number, onTimeout?: () => void): void;
+        /**
+         * Closes the wire: emits `'close'` and ends it. Pending request callbacks get a
+         * "wire is closed" error. Unlike `stream.Duplex#destroy()`, any `error` argument
+         * is ignored (no `'error'` is emitted) and nothing is returned.
+         */
+        destroy(error?: Error): void;
+        /**
+         * Never selected by a call (the signature above always matches first): it only
+         * keeps `Wire` assignable to `stream.Duplex`, whose `destroy()` returns `this`.
+         * At runtime `destroy()` returns `undefined`.
+         */
+        destroy(error?: Error): this;
+
+        /** Adds a listener for `event` (typed for the events in {@link WireEvents}). */
+        addListener<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        addListener<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Adds a listener for `event` (typed for the events in {@link WireEvents}). */
+        on<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        on<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Adds a one-time listener for `event` (typed for the events in {@link WireEvents}). */
+        once<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        once<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Adds a listener for `event` at the front of the listener list. */
+        prependListener<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        prependListener<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Adds a one-time listener for `event` at the front of the listener list. */
+        prependOnceListener<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        prependOnceListener<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Removes a listener previously added for `event`. */
+        removeListener<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        removeListener<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Alias of `removeListener()`. */
+        off<E extends WireEventName>(event: E, listener: WireEvents[E]): this;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        off<E extends string | symbol>(event: Exclude<E, WireEventName>, listener: (...args: any[]) => void): this;
+        /** Emits `event` with the given arguments (typed for the events in {@link WireEvents}). */
+        emit<E extends WireEventName>(event: E, ...args: Parameters<WireEvents[E]>): boolean;
+        /** Any event not in {@link WireEvents}: untyped listener. */
+        emit<E extends string | symbol>(event: Exclude<E, WireEventName>, ...args: any[]): boolean;
+    }
+}
+
+export = wireProtocol;

@@ -1,0 +1,506 @@
+'use strict'
+
+// peer-wire-native: the public stream. Parsing and encoding happen in the Rust
+// core (binding.js loads it); this file keeps what users see and touch: the
+// Duplex, events, plain state properties, request callbacks and timers, with
+// the behaviour of peer-wire-protocol 0.7.1.
+
+const { Duplex } = require('stream')
+const util = require('util')
+const speedometer = require('speedometer')
+const native = require('./binding.js')
+
+// Record layout of NativeDecoder#receive (see src/binding.rs).
+const HEADER = 2
+const STRIDE = 5
+const CAPACITY = 256
+const KIND_KEEP_ALIVE = 64
+const KIND_HANDSHAKE = 65
+const KIND_UNKNOWN = 66
+const KIND_ERROR = 67
+const FLAG_BUFFERED = 0x100
+
+// Record arrays are lent per call. Dispatch can nest (a handler on one wire
+// writes synchronously into another), so they come from a pool, not a global.
+// `bytes` is the same memory as `words`, the form the native side fills.
+const recordPool = []
+function takeRecords () {
+  const records = recordPool.pop()
+  if (records) return records
+  const words = new Uint32Array(HEADER + CAPACITY * STRIDE)
+  return { words, bytes: Buffer.from(words.buffer, words.byteOffset, words.byteLength) }
+}
+
+// Outgoing headers are encoded into a slab and pushed as subarrays of it. A
+// region once handed out is never written again: a full slab is replaced.
+const SLAB_SIZE = 16384
+const MAX_HANDSHAKE = 68
+let slab = Buffer.allocUnsafe(SLAB_SIZE)
+let slabAt = 0
+function reserve (len) {
+  if (slab.length - slabAt < len) {
+    slab = Buffer.allocUnsafe(SLAB_SIZE)
+    slabAt = 0
+  }
+}
+function cut (end) {
+  const out = slab.subarray(slabAt, end)
+  slabAt = end
+  return out
+}
+function encodeMessage (kind, a, b, c) {
+  reserve(17)
+  return cut(native.encodeMessage(slab, slabAt, kind, a, b, c))
+}
+function encodeHeader (kind, a, b, payload) {
+  reserve(13)
+  return cut(native.encodeHeader(slab, slabAt, kind, a, b, payload))
+}
+function constant (kind) {
+  return Buffer.from(encodeMessage(kind, 0, 0, 0))
+}
+
+const KEEP_ALIVE = constant(KIND_KEEP_ALIVE)
+const CHOKE = constant(0)
+const UNCHOKE = constant(1)
+const INTERESTED = constant(2)
+const UNINTERESTED = constant(3)
+
+const noop = function () {}
+
+// Argument checks: bad input from the caller is a synchronous TypeError or
+// RangeError, never a value silently wrapped into 32 bits.
+function checkUint (name, value, max) {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${name} must be a number, got ${typeof value}`)
+  }
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${name} must be an integer from 0 to ${max}, got ${value}`)
+  }
+}
+const U32 = 0xffffffff
+function isBytes (value) {
+  return value instanceof Uint8Array
+}
+function checkBytes (name, value) {
+  if (!isBytes(value)) {
+    throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${util.inspect(value, { depth: 0 })}`)
+  }
+}
+
+// Bencode for extended(id, object): dictionary keys sorted as raw bytes, as
+// BEP 3 requires; integers only.
+const B_END = Buffer.from('e')
+const B_DICT = Buffer.from('d')
+const B_LIST = Buffer.from('l')
+function bencode (value, out) {
+  switch (typeof value) {
+    case 'string': {
+      const bytes = Buffer.from(value)
+      out.push(Buffer.from(bytes.length + ':'), bytes)
+      return
+    }
+    case 'number':
+      if (!Number.isSafeInteger(value)) {
+        throw new RangeError(`bencode has integers only, got ${value}`)
+      }
+      out.push(Buffer.from('i' + value + 'e'))
+      return
+    case 'bigint':
+      out.push(Buffer.from('i' + value + 'e'))
+      return
+    case 'boolean':
+      out.push(Buffer.from(value ? 'i1e' : 'i0e'))
+      return
+    case 'object':
+      if (value === null) break
+      if (ArrayBuffer.isView(value)) {
+        out.push(Buffer.from(value.byteLength + ':'), Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+        return
+      }
+      if (Array.isArray(value)) {
+        out.push(B_LIST)
+        for (const item of value) bencode(item, out)
+        out.push(B_END)
+        return
+      }
+      {
+        const keys = Object.keys(value)
+          .filter((key) => value[key] !== undefined && value[key] !== null)
+          .map((key) => [Buffer.from(key), key])
+          .sort((x, y) => Buffer.compare(x[0], y[0]))
+        out.push(B_DICT)
+        for (const [bytes, key] of keys) {
+          out.push(Buffer.from(bytes.length + ':'), bytes)
+          bencode(value[key], out)
+        }
+        out.push(B_END)
+        return
+      }
+  }
+  throw new TypeError(`cannot bencode ${value === null ? 'null' : typeof value}`)
+}
+
+function pull (requests, piece, offset, length) {
+  for (let i = 0; i < requests.length; i++) {
+    const req = requests[i]
+    if (req.piece !== piece || req.offset !== offset || req.length !== length) continue
+    if (i === 0) requests.shift()
+    else requests.splice(i, 1)
+    return req
+  }
+  return null
+}
+
+function Request (piece, offset, length, callback) {
+  this.piece = piece
+  this.offset = offset
+  this.length = length
+  this.callback = callback
+  this.timeout = null
+}
+
+function onfinish () {
+  this._finished = true
+  this.push(null) // cannot be half open
+  clearInterval(this._keepAlive)
+  this._parsing = false
+  this.peerRequests.length = 0
+  while (this.requests.length) this._callback(this.requests.shift(), new Error('wire is closed'), null)
+}
+
+function Wire (opts) {
+  if (!(this instanceof Wire)) return new Wire(opts)
+  if (!opts) opts = {}
+  Duplex.call(this)
+
+  this.amChoking = true
+  this.amInterested = false
+  this.peerChoking = true
+  this.peerInterested = false
+  this.peerPieces = []
+  this.peerExtensions = {}
+  this.peerAddress = null // external
+
+  this.uploaded = 0
+  this.downloaded = 0
+
+  this.uploadSpeed = speedometer(opts.speed)
+  this.downloadSpeed = speedometer(opts.speed)
+
+  this.requests = []
+  this.peerRequests = []
+
+  this._keepAlive = null
+  this._finished = false
+  this._closed = false
+  this._parsing = true
+  this._timeout = 0
+  this._decoder = new native.NativeDecoder()
+
+  const self = this
+  this._ontimeout = function () {
+    self._callback(self.requests.shift(), new Error('request has timed out'), null)
+    self.emit('timeout')
+  }
+
+  this.on('finish', onfinish)
+}
+
+util.inherits(Wire, Duplex)
+
+// outbound
+
+Wire.prototype.handshake = function (infoHash, peerId, extensions) {
+  if (typeof infoHash === 'string') infoHash = Buffer.from(infoHash, 'hex')
+  if (typeof peerId === 'string') peerId = Buffer.from(peerId)
+  checkBytes('infoHash', infoHash)
+  checkBytes('peerId', peerId)
+  if (infoHash.length !== 20 || peerId.length !== 20) throw new Error('infoHash and peerId MUST have length 20')
+  reserve(MAX_HANDSHAKE)
+  this._push(cut(native.encodeHandshake(slab, slabAt, infoHash, peerId, !!(extensions && extensions.dht))))
+}
+
+Wire.prototype.choke = function () {
+  if (this.amChoking) return
+  this.amChoking = true
+  this.peerRequests.length = 0
+  this._push(CHOKE)
+}
+
+Wire.prototype.unchoke = function () {
+  if (!this.amChoking) return
+  this.amChoking = false
+  this._push(UNCHOKE)
+}
+
+Wire.prototype.interested = function () {
+  if (this.amInterested) return
+  this.amInterested = true
+  this._push(INTERESTED)
+}
+
+Wire.prototype.uninterested = function () {
+  if (!this.amInterested) return
+  this.amInterested = false
+  this._push(UNINTERESTED)
+}
+
+Wire.prototype.have = function (i) {
+  checkUint('index', i, U32)
+  this._push(encodeMessage(4, i, 0, 0))
+}
+
+Wire.prototype.bitfield = function (bitfield) {
+  // A Buffer is sent as is; an object holding one (e.g. a `bitfield`
+  // instance) by its `.buffer`.
+  const bytes = isBytes(bitfield) ? bitfield : bitfield && bitfield.buffer
+  checkBytes('bitfield', bytes)
+  this._pushWithPayload(encodeHeader(5, 0, 0, bytes), bytes)
+}
+
+Wire.prototype.request = function (i, offset, length, callback) {
+  checkUint('index', i, U32)
+  checkUint('offset', offset, U32)
+  checkUint('length', length, U32)
+  if (callback != null && typeof callback !== 'function') throw new TypeError('callback must be a function')
+  if (!callback) callback = noop
+  if (this._finished) return callback(new Error('wire is closed'))
+  if (this.peerChoking) return callback(new Error('peer is choking'))
+  this.requests.push(new Request(i, offset, length, callback))
+  this._updateTimeout()
+  this._push(encodeMessage(6, i, offset, length))
+}
+
+Wire.prototype.piece = function (i, offset, buffer) {
+  checkUint('index', i, U32)
+  checkUint('offset', offset, U32)
+  checkBytes('block', buffer)
+  this.uploaded += buffer.length
+  this.uploadSpeed(buffer.length)
+  this.emit('upload', buffer.length)
+  this._pushWithPayload(encodeHeader(7, i, offset, buffer), buffer)
+}
+
+Wire.prototype.cancel = function (i, offset, length) {
+  checkUint('index', i, U32)
+  checkUint('offset', offset, U32)
+  checkUint('length', length, U32)
+  this._callback(pull(this.requests, i, offset, length), new Error('request was cancelled'), null)
+  this._push(encodeMessage(8, i, offset, length))
+}
+
+Wire.prototype.extended = function (id, msg) {
+  checkUint('id', id, 255)
+  let payload = msg
+  if (!isBytes(msg)) {
+    const parts = []
+    bencode(msg, parts)
+    payload = Buffer.concat(parts)
+  }
+  this._pushWithPayload(encodeHeader(20, id, 0, payload), payload)
+}
+
+Wire.prototype.port = function (port) {
+  checkUint('port', port, 0xffff)
+  this._push(encodeMessage(9, port, 0, 0))
+}
+
+Wire.prototype.setKeepAlive = function (bool) {
+  clearInterval(this._keepAlive)
+  if (bool === false) return
+  this._keepAlive = setInterval(this._push.bind(this, KEEP_ALIVE), 60000)
+}
+
+Wire.prototype.setTimeout = function (ms, fn) {
+  if (this.requests.length) clearTimeout(this.requests[0].timeout)
+  this._timeout = ms
+  this._updateTimeout()
+  if (fn) this.on('timeout', fn)
+}
+
+// Emits 'close' at once (the reference's behaviour), then ends the stream.
+// Node's autoDestroy calls destroy() again after 'end' and 'finish': that
+// second call must not emit 'close' again.
+Wire.prototype.destroy = function () {
+  if (!this._closed) {
+    this._closed = true
+    this.emit('close')
+  }
+  this.end()
+}
+
+// inbound
+
+Wire.prototype._onhandshake = function (infoHash, peerId, extensions) {
+  this.peerExtensions = extensions
+  this.emit('handshake', infoHash, peerId, extensions)
+}
+
+Wire.prototype._oninterested = function () {
+  this.peerInterested = true
+  this.emit('interested')
+}
+
+Wire.prototype._onuninterested = function () {
+  this.peerInterested = false
+  this.emit('uninterested')
+}
+
+Wire.prototype._onchoke = function () {
+  this.peerChoking = true
+  this.emit('choke')
+  while (this.requests.length) this._callback(this.requests.shift(), new Error('peer is choking'), null)
+}
+
+Wire.prototype._onunchoke = function () {
+  this.peerChoking = false
+  this.emit('unchoke')
+}
+
+Wire.prototype._onbitfield = function (buffer) {
+  const pieces = this.peerPieces
+  for (let i = 0; i < 8 * buffer.length; i++) {
+    pieces[i] = (buffer[i >> 3] & (128 >> (i & 7))) !== 0
+  }
+  this.emit('bitfield', buffer)
+}
+
+Wire.prototype._onhave = function (i) {
+  this.peerPieces[i] = true
+  this.emit('have', i)
+}
+
+Wire.prototype._onrequest = function (i, offset, length) {
+  if (this.amChoking) return
+
+  const self = this
+  const respond = function (err, buffer) {
+    if (request !== pull(self.peerRequests, i, offset, length)) return
+    if (err) return
+    self.piece(i, offset, buffer)
+  }
+  const request = new Request(i, offset, length, respond)
+  this.peerRequests.push(request)
+  this.emit('request', i, offset, length, respond)
+}
+
+Wire.prototype._oncancel = function (i, offset, length) {
+  pull(this.peerRequests, i, offset, length)
+  this.emit('cancel', i, offset, length)
+}
+
+Wire.prototype._onpiece = function (i, offset, buffer) {
+  this._callback(pull(this.requests, i, offset, buffer.length), null, buffer)
+  this.downloaded += buffer.length
+  this.downloadSpeed(buffer.length)
+  this.emit('download', buffer.length)
+  this.emit('piece', i, offset, buffer)
+}
+
+Wire.prototype._onport = function (port) {
+  this.emit('port', port)
+}
+
+Wire.prototype._onextended = function (id, ext) {
+  this.emit('extended', id, ext)
+}
+
+// A peer broke the protocol: stop reading, tell whoever listens, and end
+// the wire in order (pending request callbacks get 'wire is closed').
+Wire.prototype._onprotocolerror = function (err) {
+  this._parsing = false
+  if (this.listenerCount('error') > 0) this.emit('error', err)
+  this.destroy()
+}
+
+// Hands one decoded record to its handler. `source` is the chunk, or the
+// decoder's gathered bytes for a record flagged FLAG_BUFFERED.
+Wire.prototype._dispatch = function (words, at, chunk, gathered) {
+  const kind = words[at]
+  const source = kind & FLAG_BUFFERED ? gathered : chunk
+  const a = words[at + 1]
+  const b = words[at + 2]
+  const c = words[at + 3]
+  switch (kind & 0xff) {
+    case 0: return this._onchoke()
+    case 1: return this._onunchoke()
+    case 2: return this._oninterested()
+    case 3: return this._onuninterested()
+    case 4: return this._onhave(a)
+    case 5: return this._onbitfield(source.subarray(c, c + words[at + 4]))
+    case 6: return this._onrequest(a, b, c)
+    case 7: return this._onpiece(a, b, source.subarray(c, c + words[at + 4]))
+    case 8: return this._oncancel(a, b, c)
+    case 9: return this._onport(a)
+    case 20: return this._onextended(a, source.subarray(c, c + words[at + 4]))
+    case KIND_KEEP_ALIVE: return this.emit('keep-alive')
+    case KIND_HANDSHAKE:
+      return this._onhandshake(source.subarray(c, c + 20), source.subarray(c + 20, c + 40), {
+        dht: a === 1,
+        extended: b === 1
+      })
+    case KIND_UNKNOWN: return this.emit('unknownmessage', source.subarray(c, c + words[at + 4]))
+    case KIND_ERROR: {
+      const info = this._decoder.takeError()
+      const err = new Error(info.message)
+      err.code = info.code
+      return this._onprotocolerror(err)
+    }
+  }
+}
+
+// helpers and streams
+
+Wire.prototype._callback = function (request, err, buffer) {
+  if (!request) return
+  if (request.timeout) clearTimeout(request.timeout)
+  if (!this.peerChoking && !this._finished) this._updateTimeout()
+  request.callback(err, buffer)
+}
+
+Wire.prototype._updateTimeout = function () {
+  if (!this._timeout || !this.requests.length || this.requests[0].timeout) return
+  this.requests[0].timeout = setTimeout(this._ontimeout, this._timeout)
+}
+
+Wire.prototype._push = function (data) {
+  if (this._finished) return
+  this.push(data)
+}
+
+Wire.prototype._pushWithPayload = function (header, payload) {
+  if (this._finished) return
+  this.push(header)
+  if (payload.length) this.push(payload)
+}
+
+Wire.prototype._write = function (chunk, encoding, callback) {
+  if (this._parsing) this._receive(chunk)
+  callback()
+}
+
+// One native call per chunk (more only when a chunk holds more than CAPACITY
+// messages); the records are then dispatched in order, so each handler sees
+// the state as of its own message.
+Wire.prototype._receive = function (chunk) {
+  const records = takeRecords()
+  const words = records.words
+  try {
+    let from = 0
+    do {
+      const gathered = this._decoder.receive(chunk, from, records.bytes)
+      const count = words[0]
+      from = words[1]
+      for (let i = 0; i < count && this._parsing; i++) {
+        this._dispatch(words, HEADER + i * STRIDE, chunk, gathered)
+      }
+    } while (from < chunk.length && this._parsing)
+  } finally {
+    recordPool.push(records)
+  }
+}
+
+Wire.prototype._read = noop
+
+module.exports = Wire

@@ -1,0 +1,252 @@
+//! The N-API layer: a newtype over the core's decoder and the encoder entry
+//! points `index.js` calls. No protocol logic lives here.
+//!
+//! Incoming bytes cross once per chunk: `receive` decodes every frame of the
+//! chunk it has room for and writes one fixed-size record per frame into a
+//! `Uint32Array` the caller owns, so no JS object is made per message. A
+//! payload that lies inside the chunk is described by its offset (JS takes a
+//! zero-copy `subarray`); the one frame per chunk that may straddle chunks
+//! comes back as a Buffer that owns the decoder's gathered bytes.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::protocol::{
+    DecodeError, Decoder, FrameKind, Handshake, Message, Origin, Request, DEFAULT_MAX_FRAME_LEN,
+    HANDSHAKE_LEN,
+};
+
+/// Record layout, shared with index.js: a header `[count, position]`, then
+/// `count` records of `[kind, a, b, c, d]`.
+const HEADER: usize = 2;
+const STRIDE: usize = 5;
+/// Record kinds besides message ids 0 to 9 and 20.
+const KIND_KEEP_ALIVE: u32 = 64;
+const KIND_HANDSHAKE: u32 = 65;
+const KIND_UNKNOWN: u32 = 66;
+const KIND_ERROR: u32 = 67;
+/// Set on `kind` when the record's offsets point into the returned Buffer
+/// rather than into the chunk.
+const FLAG_BUFFERED: u32 = 0x100;
+
+/// A protocol violation, as index.js turns it into an `Error` with `code`.
+#[napi(object)]
+pub struct ProtocolError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The one place core errors become JS errors.
+fn protocol_error(err: &DecodeError) -> ProtocolError {
+    ProtocolError {
+        code: err.code().to_string(),
+        message: err.to_string(),
+    }
+}
+
+fn invalid_arg(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+#[napi]
+pub struct NativeDecoder {
+    inner: Decoder,
+    error: Option<DecodeError>,
+}
+
+#[napi]
+impl NativeDecoder {
+    #[napi(constructor)]
+    pub fn new(max_frame_len: Option<u32>) -> Self {
+        NativeDecoder {
+            inner: Decoder::new(max_frame_len.unwrap_or(DEFAULT_MAX_FRAME_LEN)),
+            error: None,
+        }
+    }
+
+    /// Decodes `chunk[from..]` into records in `out` (the bytes of a
+    /// `Uint32Array`, as many records as fit), sets record word 0 to the
+    /// record count and word 1 to the position reached, and returns the
+    /// gathered bytes a `FLAG_BUFFERED` record points into.
+    #[napi]
+    pub fn receive(&mut self, chunk: &[u8], from: u32, mut out: BufferSlice) -> Option<Buffer> {
+        let words = out.len() / 4;
+        let capacity = words.saturating_sub(HEADER) / STRIDE;
+        let mut pos = (from as usize).min(chunk.len());
+        let mut count = 0;
+        let mut gathered = None;
+        while count < capacity {
+            let at = HEADER + count * STRIDE;
+            match self.inner.decode(chunk, &mut pos) {
+                Ok(Some(frame)) => put(&mut out, at, &record(&frame.kind, frame.origin)),
+                Ok(None) => break,
+                Err(err) => {
+                    put(&mut out, at, &[KIND_ERROR, 0, 0, 0, 0]);
+                    self.error = Some(err);
+                    count += 1;
+                    break;
+                }
+            }
+            if let Some(bytes) = self.inner.take_buffered() {
+                gathered = Some(bytes);
+            }
+            count += 1;
+        }
+        put(&mut out, 0, &[count as u32, pos as u32]);
+        gathered.map(Buffer::from)
+    }
+
+    /// The violation behind a `KIND_ERROR` record.
+    #[napi]
+    pub fn take_error(&mut self) -> Option<ProtocolError> {
+        self.error.take().as_ref().map(protocol_error)
+    }
+}
+
+/// Writes `words` at word index `at` of a `Uint32Array`'s bytes.
+fn put(out: &mut [u8], at: usize, words: &[u32]) {
+    for (i, word) in words.iter().enumerate() {
+        out[(at + i) * 4..][..4].copy_from_slice(&word.to_ne_bytes());
+    }
+}
+
+fn record(kind: &FrameKind<'_>, origin: Origin) -> [u32; STRIDE] {
+    let (base, flag) = match origin {
+        Origin::Input(at) => (at as u32, 0),
+        Origin::Buffered => (0, FLAG_BUFFERED),
+    };
+    let mut fields: [u32; STRIDE] = match *kind {
+        FrameKind::Handshake(hs) => {
+            let ext = hs.extensions();
+            // Offset of the info hash; the peer id follows it.
+            [
+                KIND_HANDSHAKE,
+                ext.dht as u32,
+                ext.extended as u32,
+                base + 28,
+                40,
+            ]
+        }
+        FrameKind::Message(m) => {
+            let payload_at = base + m.payload_offset() as u32;
+            let payload_len = m.payload().len() as u32;
+            match m {
+                Message::KeepAlive => [KIND_KEEP_ALIVE, 0, 0, 0, 0],
+                Message::Choke => [0, 0, 0, 0, 0],
+                Message::Unchoke => [1, 0, 0, 0, 0],
+                Message::Interested => [2, 0, 0, 0, 0],
+                Message::NotInterested => [3, 0, 0, 0, 0],
+                Message::Have(index) => [4, index, 0, 0, 0],
+                Message::Bitfield(_) => [5, 0, 0, payload_at, payload_len],
+                Message::Request(r) => [6, r.piece, r.offset, r.length, 0],
+                Message::Piece { piece, offset, .. } => [7, piece, offset, payload_at, payload_len],
+                Message::Cancel(r) => [8, r.piece, r.offset, r.length, 0],
+                Message::Port(port) => [9, port as u32, 0, 0, 0],
+                Message::Extended { id, .. } => [20, id as u32, 0, payload_at, payload_len],
+                // The whole body, id byte included, as the reference emits it.
+                Message::Unknown { body } => [KIND_UNKNOWN, 0, 0, base, body.len() as u32],
+            }
+        }
+    };
+    if fields[0] != KIND_KEEP_ALIVE {
+        fields[0] |= flag;
+    }
+    fields
+}
+
+fn write_at(
+    out: &mut [u8],
+    at: u32,
+    len: usize,
+    write: impl FnOnce(&mut &mut [u8]),
+) -> Result<u32> {
+    let at = at as usize;
+    if at > out.len() || out.len() - at < len {
+        return Err(invalid_arg("output buffer too small"));
+    }
+    let mut dst = &mut out[at..at + len];
+    write(&mut dst);
+    Ok((at + len) as u32)
+}
+
+/// Encodes a fixed-size message (keep-alive, choke to uninterested, have,
+/// request, cancel, port) into `out` at `at`; returns the end offset.
+#[napi]
+pub fn encode_message(
+    mut out: BufferSlice,
+    at: u32,
+    kind: u32,
+    a: u32,
+    b: u32,
+    c: u32,
+) -> Result<u32> {
+    let message = match kind {
+        KIND_KEEP_ALIVE => Message::KeepAlive,
+        0 => Message::Choke,
+        1 => Message::Unchoke,
+        2 => Message::Interested,
+        3 => Message::NotInterested,
+        4 => Message::Have(a),
+        6 => Message::Request(Request::new(a, b, c)),
+        8 => Message::Cancel(Request::new(a, b, c)),
+        9 => Message::Port(u16::try_from(a).map_err(|_| invalid_arg("port out of range"))?),
+        _ => {
+            return Err(invalid_arg(format!(
+                "not a fixed-size message kind: {kind}"
+            )))
+        }
+    };
+    write_at(&mut out[..], at, message.encoded_len(), |dst| {
+        message.encode(dst)
+    })
+}
+
+/// Encodes the header of a message whose payload the caller sends itself
+/// (bitfield, piece, extended): the length prefix counts `payload`, which is
+/// only measured here, never copied.
+#[napi]
+pub fn encode_header(
+    mut out: BufferSlice,
+    at: u32,
+    kind: u32,
+    a: u32,
+    b: u32,
+    payload: &[u8],
+) -> Result<u32> {
+    if payload.len() > u32::MAX as usize - 13 {
+        return Err(invalid_arg("payload too large"));
+    }
+    let message = match kind {
+        5 => Message::Bitfield(payload),
+        7 => Message::Piece {
+            piece: a,
+            offset: b,
+            block: payload,
+        },
+        20 => Message::Extended {
+            id: u8::try_from(a).map_err(|_| invalid_arg("extended id out of range"))?,
+            payload,
+        },
+        _ => return Err(invalid_arg(format!("not a payload message kind: {kind}"))),
+    };
+    write_at(&mut out[..], at, message.header_len(), |dst| {
+        message.encode_header(dst)
+    })
+}
+
+/// Encodes a handshake with the extension protocol bit always set and the
+/// DHT bit when asked, as peer-wire-protocol 0.7.1 does.
+#[napi]
+pub fn encode_handshake(
+    mut out: BufferSlice,
+    at: u32,
+    info_hash: &[u8],
+    peer_id: &[u8],
+    dht: bool,
+) -> Result<u32> {
+    let (Ok(info_hash), Ok(peer_id)) = (info_hash.try_into(), peer_id.try_into()) else {
+        return Err(invalid_arg("infoHash and peerId MUST have length 20"));
+    };
+    let handshake = Handshake::new(info_hash, peer_id, dht);
+    write_at(&mut out[..], at, HANDSHAKE_LEN, |dst| handshake.encode(dst))
+}

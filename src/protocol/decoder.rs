@@ -1,0 +1,427 @@
+//! Framing: turns a byte stream cut anywhere into handshake and message frames.
+//!
+//! The decoder reads in three states (the handshake, a length prefix, a body
+//! of known length). A frame that lies wholly inside the input is returned
+//! borrowing the input; only a frame that straddles inputs is gathered in the
+//! decoder's own buffer, whose size is bounded by the maximum frame length,
+//! checked from the length prefix before any body byte is kept.
+
+use super::error::DecodeError;
+use super::message::{Handshake, Message, HANDSHAKE_LEN};
+
+/// Largest message body accepted by default: 1 MiB, libtorrent's bound.
+pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    Handshake,
+    Length,
+    Body(u32),
+}
+
+/// Where a frame's bytes lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Inside the input passed to [`Decoder::decode`], from this offset on.
+    Input(usize),
+    /// Gathered across inputs in the decoder's buffer; see
+    /// [`Decoder::take_buffered`].
+    Buffered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind<'a> {
+    Handshake(Handshake),
+    Message(Message<'a>),
+}
+
+/// One decoded frame and where its bytes (the handshake, or the message body
+/// after the length prefix) lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub kind: FrameKind<'a>,
+    pub origin: Origin,
+}
+
+/// The incremental, sans-IO frame decoder.
+#[derive(Debug)]
+pub struct Decoder {
+    state: ReadState,
+    partial: Vec<u8>,
+    /// The last frame returned was `partial`: drop it before reading on.
+    partial_returned: bool,
+    failed: Option<DecodeError>,
+    max_frame_len: u32,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_FRAME_LEN)
+    }
+}
+
+impl Decoder {
+    /// A decoder that expects a handshake first and rejects message bodies
+    /// longer than `max_frame_len`.
+    pub fn new(max_frame_len: u32) -> Self {
+        Decoder {
+            state: ReadState::Handshake,
+            partial: Vec::new(),
+            partial_returned: false,
+            failed: None,
+            max_frame_len,
+        }
+    }
+
+    pub fn max_frame_len(&self) -> u32 {
+        self.max_frame_len
+    }
+
+    /// Bytes held back from earlier inputs (an unfinished frame).
+    pub fn buffered_len(&self) -> usize {
+        if self.partial_returned {
+            0
+        } else {
+            self.partial.len()
+        }
+    }
+
+    /// Takes the buffer behind the last frame returned, if that frame was
+    /// gathered across inputs ([`Origin::Buffered`]) and has bytes (the
+    /// handshake, or a message body), leaving the decoder a fresh buffer.
+    pub fn take_buffered(&mut self) -> Option<Vec<u8>> {
+        if !self.partial_returned {
+            return None;
+        }
+        self.partial_returned = false;
+        Some(std::mem::take(&mut self.partial))
+    }
+
+    /// Decodes the next frame from `input[*pos..]`, advancing `*pos` past
+    /// the bytes it used. `Ok(None)` means every byte of the input has been
+    /// used and more are needed. After an error the decoder is spent and
+    /// returns the same error again.
+    pub fn decode<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        pos: &mut usize,
+    ) -> Result<Option<Frame<'a>>, DecodeError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        if self.partial_returned {
+            self.partial.clear();
+            self.partial_returned = false;
+        }
+        loop {
+            let need = match self.state {
+                ReadState::Handshake => HANDSHAKE_LEN,
+                ReadState::Length => 4,
+                ReadState::Body(len) => len as usize,
+            };
+            let available = input.len() - *pos;
+            let origin = if self.partial.is_empty() && available >= need {
+                let start = *pos;
+                *pos += need;
+                Origin::Input(start)
+            } else {
+                if self.partial.is_empty() {
+                    self.partial.reserve_exact(need);
+                }
+                let take = (need - self.partial.len()).min(available);
+                self.partial.extend_from_slice(&input[*pos..*pos + take]);
+                *pos += take;
+                if self.state == ReadState::Handshake {
+                    if let Err(err) = Handshake::check_prefix(&self.partial) {
+                        return Err(self.fail(err));
+                    }
+                }
+                if self.partial.len() < need {
+                    return Ok(None);
+                }
+                Origin::Buffered
+            };
+            match self.state {
+                ReadState::Length => {
+                    let len = match origin {
+                        Origin::Input(at) => read_u32(&input[at..]),
+                        Origin::Buffered => {
+                            let len = read_u32(&self.partial);
+                            self.partial.clear();
+                            len
+                        }
+                    };
+                    if len == 0 {
+                        return Ok(Some(Frame {
+                            kind: FrameKind::Message(Message::KeepAlive),
+                            origin,
+                        }));
+                    }
+                    if len > self.max_frame_len {
+                        let max = self.max_frame_len;
+                        return Err(self.fail(DecodeError::FrameTooLarge { length: len, max }));
+                    }
+                    self.state = ReadState::Body(len);
+                }
+                ReadState::Handshake => {
+                    let bytes = self.unit(input, origin, need);
+                    let hs = Handshake::decode(bytes.try_into().expect("68 bytes"));
+                    let hs = match hs {
+                        Ok(hs) => hs,
+                        Err(err) => return Err(self.fail(err)),
+                    };
+                    self.finish_unit(origin);
+                    return Ok(Some(Frame {
+                        kind: FrameKind::Handshake(hs),
+                        origin,
+                    }));
+                }
+                ReadState::Body(_) => {
+                    let checked = Message::decode(self.unit(input, origin, need)).map(|_| ());
+                    if let Err(err) = checked {
+                        return Err(self.fail(err));
+                    }
+                    self.finish_unit(origin);
+                    let body = match origin {
+                        Origin::Input(at) => &input[at..at + need],
+                        Origin::Buffered => &self.partial[..],
+                    };
+                    let message = Message::decode(body).expect("checked above");
+                    return Ok(Some(Frame {
+                        kind: FrameKind::Message(message),
+                        origin,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn unit<'s>(&'s self, input: &'s [u8], origin: Origin, need: usize) -> &'s [u8] {
+        match origin {
+            Origin::Input(at) => &input[at..at + need],
+            Origin::Buffered => &self.partial,
+        }
+    }
+
+    fn finish_unit(&mut self, origin: Origin) {
+        self.state = ReadState::Length;
+        self.partial_returned = origin == Origin::Buffered;
+    }
+
+    fn fail(&mut self, err: DecodeError) -> DecodeError {
+        self.failed = Some(err.clone());
+        self.partial = Vec::new();
+        err
+    }
+}
+
+fn read_u32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::protocol::message::Request;
+
+    /// An owned copy of a frame, to compare decodes of differently cut inputs.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) enum Owned {
+        Handshake(Handshake),
+        Message(Vec<u8>),
+    }
+
+    pub(crate) fn owned(frame: &Frame<'_>) -> Owned {
+        match frame.kind {
+            FrameKind::Handshake(hs) => Owned::Handshake(hs),
+            FrameKind::Message(m) => {
+                let mut out = Vec::new();
+                m.encode(&mut out);
+                Owned::Message(out)
+            }
+        }
+    }
+
+    /// Decodes `chunks` one after another, returning the frames or the error.
+    pub(crate) fn decode_all(
+        dec: &mut Decoder,
+        chunks: &[&[u8]],
+    ) -> (Vec<Owned>, Option<DecodeError>) {
+        let mut frames = Vec::new();
+        for chunk in chunks {
+            let mut pos = 0;
+            loop {
+                match dec.decode(chunk, &mut pos) {
+                    Ok(Some(frame)) => {
+                        if let Origin::Input(at) = frame.origin {
+                            assert!(at < chunk.len() || chunk.is_empty());
+                        }
+                        frames.push(owned(&frame));
+                        assert!(dec.buffered_len() <= dec.max_frame_len() as usize + 68);
+                    }
+                    Ok(None) => {
+                        assert_eq!(pos, chunk.len());
+                        break;
+                    }
+                    Err(err) => return (frames, Some(err)),
+                }
+            }
+        }
+        (frames, None)
+    }
+
+    /// A session with every kind of frame.
+    pub(crate) fn session() -> (Vec<u8>, Vec<Owned>) {
+        let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
+        let messages = [
+            Message::Bitfield(&[0xff, 0x0f, 0x80]),
+            Message::Interested,
+            Message::Unchoke,
+            Message::KeepAlive,
+            Message::Have(12),
+            Message::Request(Request::new(0, 0, 16384)),
+            Message::Piece {
+                piece: 0,
+                offset: 0,
+                block: &[0x5a; 300],
+            },
+            Message::Cancel(Request::new(1, 16384, 16384)),
+            Message::Port(6881),
+            Message::Extended {
+                id: 0,
+                payload: b"d1:md6:ut_pexi1eee",
+            },
+            Message::Unknown { body: &[99, 1, 2] },
+            Message::NotInterested,
+            Message::Choke,
+        ];
+        let mut bytes = Vec::new();
+        hs.encode(&mut bytes);
+        let mut expected = vec![Owned::Handshake(hs)];
+        for m in messages {
+            let start = bytes.len();
+            m.encode(&mut bytes);
+            expected.push(Owned::Message(bytes[start..].to_vec()));
+        }
+        (bytes, expected)
+    }
+
+    #[test]
+    fn whole_session_in_one_input() {
+        let (bytes, expected) = session();
+        let (frames, err) = decode_all(&mut Decoder::default(), &[&bytes]);
+        assert_eq!(err, None);
+        assert_eq!(frames, expected);
+    }
+
+    #[test]
+    fn whole_session_split_at_every_point() {
+        let (bytes, expected) = session();
+        for cut in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(cut);
+            let (frames, err) = decode_all(&mut Decoder::default(), &[a, b]);
+            assert_eq!(err, None, "cut at {cut}");
+            assert_eq!(frames, expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn whole_session_byte_by_byte_and_at_every_pair_of_points() {
+        let (bytes, expected) = session();
+        let single: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(decode_all(&mut Decoder::default(), &single).0, expected);
+        for i in (0..bytes.len()).step_by(7) {
+            for j in i..bytes.len() {
+                let chunks = [&bytes[..i], &bytes[i..j], &bytes[j..]];
+                let (frames, err) = decode_all(&mut Decoder::default(), &chunks);
+                assert_eq!(err, None);
+                assert_eq!(frames, expected, "cuts at {i} and {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn frames_inside_the_input_are_borrowed() {
+        let (bytes, _) = session();
+        let mut dec = Decoder::default();
+        let mut pos = 0;
+        let mut count = 0;
+        while let Some(frame) = dec.decode(&bytes, &mut pos).unwrap() {
+            assert!(matches!(frame.origin, Origin::Input(_)));
+            if let FrameKind::Message(m) = frame.kind {
+                let payload = m.payload();
+                if !payload.is_empty() {
+                    let range = bytes.as_ptr_range();
+                    assert!(range.contains(&payload.as_ptr()));
+                }
+            }
+            count += 1;
+        }
+        assert_eq!(count, 14);
+        assert_eq!(dec.buffered_len(), 0);
+    }
+
+    #[test]
+    fn a_straddling_frame_is_buffered_once_and_can_be_taken() {
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
+        let block = [7u8; 1000];
+        Message::Piece {
+            piece: 3,
+            offset: 16,
+            block: &block,
+        }
+        .encode(&mut bytes);
+        let mut dec = Decoder::default();
+        let mut pos = 0;
+        let first = &bytes[..500];
+        assert!(matches!(
+            dec.decode(first, &mut pos).unwrap().unwrap().kind,
+            FrameKind::Handshake(_)
+        ));
+        assert_eq!(dec.decode(first, &mut pos).unwrap(), None);
+        let rest = &bytes[500..];
+        let mut pos = 0;
+        let frame = dec.decode(rest, &mut pos).unwrap().unwrap();
+        assert_eq!(frame.origin, Origin::Buffered);
+        assert_eq!(pos, rest.len());
+        let body = dec.take_buffered().unwrap();
+        assert_eq!(body.len(), 1009);
+        assert_eq!(dec.take_buffered(), None);
+        assert_eq!(&body[9..], &block[..]);
+    }
+
+    #[test]
+    fn oversized_frame_is_rejected_from_its_prefix() {
+        let mut dec = Decoder::new(1024);
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
+        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        let (frames, err) = decode_all(&mut dec, &[&bytes]);
+        assert_eq!(frames.len(), 1);
+        let err = err.unwrap();
+        assert_eq!(
+            err,
+            DecodeError::FrameTooLarge {
+                length: u32::MAX,
+                max: 1024
+            }
+        );
+        assert_eq!(err.code(), "ERR_PEER_WIRE_FRAME_TOO_LARGE");
+        assert_eq!(dec.buffered_len(), 0);
+        // Spent: the same error again.
+        assert_eq!(dec.decode(&[0], &mut 0).unwrap_err(), err);
+    }
+
+    #[test]
+    fn wrong_protocol_is_rejected_on_its_first_byte() {
+        let mut dec = Decoder::default();
+        let err = dec.decode(b"GET / HTTP/1.1", &mut 0).unwrap_err();
+        assert_eq!(err, DecodeError::ProtocolLength(b'G'));
+        let mut dec = Decoder::default();
+        assert_eq!(
+            decode_all(&mut dec, &[b"\x13BitTorrent", b" protocoX"]).1,
+            Some(DecodeError::ProtocolName)
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! Errors of the core. Every message names the rule and the value that broke it,
+//! and every error has a stable code that the Node binding passes on as `err.code`.
+
+use std::fmt;
+
+/// How long a message body (id byte included) must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLen {
+    Exactly(u32),
+    AtLeast(u32),
+}
+
+impl BodyLen {
+    pub(crate) fn admits(self, len: u32) -> bool {
+        match self {
+            BodyLen::Exactly(n) => len == n,
+            BodyLen::AtLeast(n) => len >= n,
+        }
+    }
+}
+
+impl fmt::Display for BodyLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyLen::Exactly(n) => write!(f, "exactly {n}"),
+            BodyLen::AtLeast(n) => write!(f, "at least {n}"),
+        }
+    }
+}
+
+/// Bytes from the peer that break the protocol. After one of these the
+/// decoder is spent: the stream cannot be resynchronised.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid handshake: protocol string length is {0}, expected 19")]
+    ProtocolLength(u8),
+    #[error("invalid handshake: protocol string is not \"BitTorrent protocol\"")]
+    ProtocolName,
+    #[error("message length {length} exceeds the maximum of {max} bytes")]
+    FrameTooLarge { length: u32, max: u32 },
+    #[error("{name} message (id {id}) has a body of {received} bytes, expected {expected}")]
+    BadLength {
+        id: u8,
+        name: &'static str,
+        expected: BodyLen,
+        received: u32,
+    },
+}
+
+impl DecodeError {
+    /// The stable code a caller can branch on (`err.code` in JavaScript).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::ProtocolLength(_) | DecodeError::ProtocolName => {
+                "ERR_PEER_WIRE_BAD_HANDSHAKE"
+            }
+            DecodeError::FrameTooLarge { .. } => "ERR_PEER_WIRE_FRAME_TOO_LARGE",
+            DecodeError::BadLength { .. } => "ERR_PEER_WIRE_BAD_LENGTH",
+        }
+    }
+}
+
+/// Calls on a [`crate::protocol::Wire`] that its state does not allow.
+/// The texts are those peer-wire-protocol 0.7.1 passes to request callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    #[error("wire is closed")]
+    Closed,
+    #[error("peer is choking")]
+    PeerChoking,
+}
+
+/// Why a pending request of ours ended without a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("peer is choking")]
+    PeerChoking,
+    #[error("request was cancelled")]
+    Cancelled,
+    #[error("wire is closed")]
+    Closed,
+}
