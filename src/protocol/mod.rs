@@ -1,10 +1,13 @@
+//! The sans-IO core: bytes to typed messages to wire state, and back.
 //! No N-API, no sockets, no clock: the caller feeds bytes in, takes events
 //! and bytes out, and owns any timers.
 
 pub mod decoder;
 pub mod error;
 pub mod message;
+pub mod wire;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError, RequestError, UsageError};
 pub use message::{Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, PROTOCOL};
+pub use wire::{Event, Wire};

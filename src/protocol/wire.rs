@@ -1,0 +1,1189 @@
+//! The wire: the state of one peer connection, as a sans-IO state machine.
+//!
+//! A [`Wire`] mirrors the `Wire` of peer-wire-protocol 0.7.1 without its
+//! stream, timers or callbacks. The caller feeds the peer's bytes in with
+//! [`Wire::receive`], takes one [`Event`] at a time with
+//! [`Wire::poll_event`], calls the sending methods ([`Wire::request`],
+//! [`Wire::unchoke`], …) and drains the bytes to send with
+//! [`Wire::poll_transmit`]. The wire never reads a clock: request timeouts
+//! and keep-alive intervals belong to the caller ([`Wire::handle_timeout`],
+//! [`Wire::keep_alive`]).
+//!
+//! Each event's state transition is applied when [`Wire::poll_event`]
+//! returns it, not when its bytes arrive, so whatever the caller does between
+//! two calls is seen by the next message, as in the reference, which handles
+//! messages one by one.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::decoder::{Decoder, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+use super::error::{DecodeError, UsageError};
+use super::message::{Extensions, Handshake, Message, Request};
+
+/// What a message from the peer meant, reported after its state transition
+/// has been applied. The names follow the reference's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `'handshake'`. [`Wire::peer_extensions`] now holds `extensions`.
+    Handshake {
+        info_hash: [u8; 20],
+        peer_id: [u8; 20],
+        extensions: Extensions,
+    },
+    /// `'keep-alive'`.
+    KeepAlive,
+    /// `'choke'`: the peer chokes us. Every request of ours that was pending
+    /// has been removed, oldest first, into `failed`; the caller fails them
+    /// with "peer is choking" ([`crate::protocol::RequestError::PeerChoking`]).
+    Choke { failed: Vec<Request> },
+    /// `'unchoke'`: we may request blocks.
+    Unchoke,
+    /// `'interested'`.
+    Interested,
+    /// `'uninterested'`.
+    Uninterested,
+    /// `'have'`: the peer has this piece (see [`Wire::has_piece`]).
+    Have(u32),
+    /// `'bitfield'`: the peer's pieces, one bit each, most significant bit
+    /// first. They replace the first `8 * len` entries of the peer's pieces.
+    Bitfield(Bytes),
+    /// `'request'`: the peer asks for a block while we do not choke it. The
+    /// request is now in [`Wire::peer_requests`]; answer it with
+    /// [`Wire::respond`] or drop it with [`Wire::reject`]. A request that
+    /// arrives while we choke the peer is dropped without an event, as the
+    /// reference drops it.
+    Request(Request),
+    /// `'cancel'`: the peer no longer wants this block. The first equal
+    /// request has been removed from [`Wire::peer_requests`], if there was
+    /// one; the event comes either way.
+    Cancel(Request),
+    /// `'piece'`: a block. [`Wire::downloaded`] counts it. `matched` is the
+    /// pending request of ours it answered (the first one with the same
+    /// piece, offset and length), now removed from [`Wire::requests`];
+    /// `None` when the block was not requested (or was cancelled).
+    Piece {
+        piece: u32,
+        offset: u32,
+        block: Bytes,
+        matched: Option<Request>,
+    },
+    /// `'port'`: the peer's DHT port (BEP 5).
+    Port(u16),
+    /// `'extended'`: a BEP 10 message; `payload` is not decoded.
+    Extended { id: u8, payload: Bytes },
+    /// `'unknownmessage'`: a message id this crate does not know. `body`
+    /// starts with the id byte, as the reference's buffer does.
+    Unknown { body: Bytes },
+}
+
+/// A decoded frame without its data, so that the decoder's borrow of the
+/// input can end before the data is taken out of it as [`Bytes`].
+#[derive(Debug, Clone, Copy)]
+enum Head {
+    Handshake(Handshake),
+    KeepAlive,
+    Choke,
+    Unchoke,
+    Interested,
+    NotInterested,
+    Have(u32),
+    Bitfield,
+    Request(Request),
+    Piece { piece: u32, offset: u32 },
+    Cancel(Request),
+    Port(u16),
+    Extended(u8),
+    Unknown,
+}
+
+impl Head {
+    /// The head of a frame, and where its data lies inside the frame's body.
+    fn of(kind: FrameKind<'_>) -> (Head, Option<Range<usize>>) {
+        let message = match kind {
+            FrameKind::Handshake(hs) => return (Head::Handshake(hs), None),
+            FrameKind::Message(message) => message,
+        };
+        let payload = |m: &Message<'_>| {
+            let start = m.payload_offset();
+            Some(start..start + m.payload().len())
+        };
+        match message {
+            Message::KeepAlive => (Head::KeepAlive, None),
+            Message::Choke => (Head::Choke, None),
+            Message::Unchoke => (Head::Unchoke, None),
+            Message::Interested => (Head::Interested, None),
+            Message::NotInterested => (Head::NotInterested, None),
+            Message::Have(index) => (Head::Have(index), None),
+            Message::Bitfield(_) => (Head::Bitfield, payload(&message)),
+            Message::Request(r) => (Head::Request(r), None),
+            Message::Piece { piece, offset, .. } => {
+                (Head::Piece { piece, offset }, payload(&message))
+            }
+            Message::Cancel(r) => (Head::Cancel(r), None),
+            Message::Port(port) => (Head::Port(port), None),
+            Message::Extended { id, .. } => (Head::Extended(id), payload(&message)),
+            // The whole body, id byte included.
+            Message::Unknown { body } => (Head::Unknown, Some(0..body.len())),
+        }
+    }
+}
+
+/// Where the first request equal to `wanted` is: the search of the
+/// reference's `pull`, which matches piece, offset and length.
+fn position_of<'a>(
+    requests: impl IntoIterator<Item = &'a Request>,
+    wanted: &Request,
+) -> Option<usize> {
+    requests.into_iter().position(|r| r == wanted)
+}
+
+/// One peer connection's protocol state, without I/O.
+///
+/// Memory: input given to [`Wire::receive`] is kept until
+/// [`Wire::poll_event`] has decoded it, and output until
+/// [`Wire::poll_transmit`] takes it; a caller bounds both by polling. A
+/// single frame never holds more than the decoder's maximum frame length.
+#[derive(Debug)]
+pub struct Wire {
+    decoder: Decoder,
+    /// Received bytes not yet decoded.
+    pending: BytesMut,
+    /// Encoded bytes not yet taken by [`Wire::poll_transmit`].
+    outgoing: BytesMut,
+    am_choking: bool,
+    am_interested: bool,
+    peer_choking: bool,
+    peer_interested: bool,
+    peer_extensions: Extensions,
+    /// The peer's pieces, one bit each, most significant bit first.
+    peer_pieces: Vec<u8>,
+    /// The length the reference's `peerPieces` array would have.
+    peer_pieces_len: usize,
+    requests: VecDeque<Request>,
+    peer_requests: Vec<Request>,
+    uploaded: u64,
+    downloaded: u64,
+    closed: bool,
+}
+
+impl Default for Wire {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Wire {
+    /// A wire in the reference's initial state: both sides choking, neither
+    /// interested, expecting the peer's handshake, rejecting message bodies
+    /// longer than [`DEFAULT_MAX_FRAME_LEN`].
+    pub fn new() -> Self {
+        Self::with_max_frame_len(DEFAULT_MAX_FRAME_LEN)
+    }
+
+    /// A wire whose decoder rejects message bodies longer than
+    /// `max_frame_len` bytes.
+    pub fn with_max_frame_len(max_frame_len: u32) -> Self {
+        Wire {
+            decoder: Decoder::new(max_frame_len),
+            pending: BytesMut::new(),
+            outgoing: BytesMut::new(),
+            am_choking: true,
+            am_interested: false,
+            peer_choking: true,
+            peer_interested: false,
+            peer_extensions: Extensions::default(),
+            peer_pieces: Vec::new(),
+            peer_pieces_len: 0,
+            requests: VecDeque::new(),
+            peer_requests: Vec::new(),
+            uploaded: 0,
+            downloaded: 0,
+            closed: false,
+        }
+    }
+
+    // ---- state -------------------------------------------------------------
+
+    /// Whether we choke the peer (`amChoking`).
+    pub fn am_choking(&self) -> bool {
+        self.am_choking
+    }
+
+    /// Whether we told the peer we are interested (`amInterested`).
+    pub fn am_interested(&self) -> bool {
+        self.am_interested
+    }
+
+    /// Whether the peer chokes us (`peerChoking`).
+    pub fn peer_choking(&self) -> bool {
+        self.peer_choking
+    }
+
+    /// Whether the peer is interested (`peerInterested`).
+    pub fn peer_interested(&self) -> bool {
+        self.peer_interested
+    }
+
+    /// The flags of the peer's handshake; all off before it has arrived.
+    pub fn peer_extensions(&self) -> Extensions {
+        self.peer_extensions
+    }
+
+    /// Whether the peer has announced piece `index`, by `have` or `bitfield`.
+    ///
+    /// Unlike the reference, which keeps a sparse array, a `have` past the
+    /// largest bitfield a message could carry (`8 * (max_frame_len - 1)`
+    /// pieces) is reported but not recorded, so that a peer cannot make the
+    /// wire allocate half a gigabyte with one 9-byte message.
+    pub fn has_piece(&self, index: u32) -> bool {
+        let index = index as usize;
+        self.peer_pieces
+            .get(index / 8)
+            .is_some_and(|byte| byte & (0x80 >> (index % 8)) != 0)
+    }
+
+    /// The peer's pieces as a bitfield, most significant bit first; bytes
+    /// past the end are all zero.
+    pub fn peer_pieces(&self) -> &[u8] {
+        &self.peer_pieces
+    }
+
+    /// The length the reference's `peerPieces` array would have: one past
+    /// the highest index a `have` set, or `8 * len` of the longest bitfield.
+    pub fn peer_pieces_len(&self) -> usize {
+        self.peer_pieces_len
+    }
+
+    /// Our pending requests (`requests`), oldest first.
+    pub fn requests(&self) -> &VecDeque<Request> {
+        &self.requests
+    }
+
+    /// The peer's pending requests (`peerRequests`), oldest first.
+    pub fn peer_requests(&self) -> &[Request] {
+        &self.peer_requests
+    }
+
+    /// Block bytes sent with [`Wire::piece`] or [`Wire::respond`].
+    pub fn uploaded(&self) -> u64 {
+        self.uploaded
+    }
+
+    /// Block bytes received in `piece` messages, requested or not.
+    pub fn downloaded(&self) -> u64 {
+        self.downloaded
+    }
+
+    /// Whether the wire is closed, by [`Wire::close`] or a decode error.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    // ---- input -------------------------------------------------------------
+
+    /// Buffers bytes from the peer, cut anywhere. Nothing is decoded until
+    /// [`Wire::poll_event`]. Bytes received after the wire closed are
+    /// dropped.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if !self.closed {
+            self.pending.extend_from_slice(bytes);
+        }
+    }
+
+    /// Decodes the next message from the received bytes, applies its state
+    /// transition and reports it. `None` means the bytes received so far hold
+    /// no further event (or the wire is closed).
+    ///
+    /// A request that arrives while we choke the peer is dropped without an
+    /// event; polling goes on to the next message.
+    ///
+    /// After an error the stream cannot be resynchronised: the wire is
+    /// closed, the peer's requests are cleared, and later calls return
+    /// `None`. Call [`Wire::close`] to take our requests still pending.
+    pub fn poll_event(&mut self) -> Option<Result<Event, DecodeError>> {
+        while !self.closed && !self.pending.is_empty() {
+            let mut used = 0;
+            let (head, data, origin) = match self.decoder.decode(&self.pending, &mut used) {
+                Ok(Some(frame)) => {
+                    let (head, data) = Head::of(frame.kind);
+                    (head, data, frame.origin)
+                }
+                // The decoder keeps the unfinished frame's bytes itself.
+                Ok(None) => {
+                    self.pending.clear();
+                    break;
+                }
+                Err(err) => {
+                    self.closed = true;
+                    self.pending = BytesMut::new();
+                    self.peer_requests.clear();
+                    return Some(Err(err));
+                }
+            };
+            let data = self.take_data(used, origin, data);
+            if let Some(event) = self.apply(head, data) {
+                return Some(Ok(event));
+            }
+        }
+        None
+    }
+
+    /// Consumes the first `used` received bytes and returns the frame's data
+    /// (at `data` inside its body) without copying it.
+    fn take_data(&mut self, used: usize, origin: Origin, data: Option<Range<usize>>) -> Bytes {
+        match origin {
+            Origin::Input(at) => match data {
+                Some(data) => self
+                    .pending
+                    .split_to(used)
+                    .freeze()
+                    .slice(at + data.start..at + data.end),
+                None => {
+                    self.pending.advance(used);
+                    Bytes::new()
+                }
+            },
+            Origin::Buffered => {
+                self.pending.advance(used);
+                // Taken even when unused, so that the decoder lets it go now.
+                let frame = self.decoder.take_buffered();
+                match (frame, data) {
+                    (Some(frame), Some(data)) => Bytes::from(frame).slice(data),
+                    _ => Bytes::new(),
+                }
+            }
+        }
+    }
+
+    /// The reference's `_on*` handlers.
+    fn apply(&mut self, head: Head, data: Bytes) -> Option<Event> {
+        Some(match head {
+            Head::Handshake(hs) => {
+                self.peer_extensions = hs.extensions();
+                Event::Handshake {
+                    info_hash: hs.info_hash,
+                    peer_id: hs.peer_id,
+                    extensions: self.peer_extensions,
+                }
+            }
+            Head::KeepAlive => Event::KeepAlive,
+            Head::Choke => {
+                self.peer_choking = true;
+                Event::Choke {
+                    failed: self.requests.drain(..).collect(),
+                }
+            }
+            Head::Unchoke => {
+                self.peer_choking = false;
+                Event::Unchoke
+            }
+            Head::Interested => {
+                self.peer_interested = true;
+                Event::Interested
+            }
+            Head::NotInterested => {
+                self.peer_interested = false;
+                Event::Uninterested
+            }
+            Head::Have(index) => {
+                self.set_piece(index);
+                Event::Have(index)
+            }
+            Head::Bitfield => {
+                if self.peer_pieces.len() < data.len() {
+                    self.peer_pieces.resize(data.len(), 0);
+                }
+                self.peer_pieces[..data.len()].copy_from_slice(&data);
+                self.peer_pieces_len = self.peer_pieces_len.max(8 * data.len());
+                Event::Bitfield(data)
+            }
+            Head::Request(request) => {
+                if self.am_choking {
+                    return None;
+                }
+                self.peer_requests.push(request);
+                Event::Request(request)
+            }
+            Head::Cancel(request) => {
+                if let Some(i) = position_of(&self.peer_requests, &request) {
+                    self.peer_requests.remove(i);
+                }
+                Event::Cancel(request)
+            }
+            Head::Piece { piece, offset } => {
+                // A block is shorter than the maximum frame length, a u32.
+                let wanted = Request::new(piece, offset, data.len() as u32);
+                let matched =
+                    position_of(&self.requests, &wanted).and_then(|i| self.requests.remove(i));
+                self.downloaded += data.len() as u64;
+                Event::Piece {
+                    piece,
+                    offset,
+                    block: data,
+                    matched,
+                }
+            }
+            Head::Port(port) => Event::Port(port),
+            Head::Extended(id) => Event::Extended { id, payload: data },
+            Head::Unknown => Event::Unknown { body: data },
+        })
+    }
+
+    fn set_piece(&mut self, index: u32) {
+        let index = index as usize;
+        let max_pieces = 8 * (self.decoder.max_frame_len() as usize).saturating_sub(1);
+        if index >= max_pieces {
+            return;
+        }
+        if self.peer_pieces.len() <= index / 8 {
+            self.peer_pieces.resize(index / 8 + 1, 0);
+        }
+        self.peer_pieces[index / 8] |= 0x80 >> (index % 8);
+        self.peer_pieces_len = self.peer_pieces_len.max(index + 1);
+    }
+
+    // ---- output ------------------------------------------------------------
+
+    /// Takes the bytes to send to the peer, if there are any. Bytes queued
+    /// before [`Wire::close`] can still be taken after it.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.outgoing.is_empty() {
+            None
+        } else {
+            Some(self.outgoing.split().freeze())
+        }
+    }
+
+    /// Queues a message, unless the wire is closed (the reference's `_push`).
+    fn send(&mut self, message: Message<'_>) {
+        if !self.closed {
+            message.encode(&mut self.outgoing);
+        }
+    }
+
+    /// Sends our handshake. As in the reference the extension protocol bit
+    /// (BEP 10) is always set, the DHT bit (BEP 5) when `dht` is true.
+    pub fn handshake(&mut self, info_hash: [u8; 20], peer_id: [u8; 20], dht: bool) {
+        if !self.closed {
+            Handshake::new(info_hash, peer_id, dht).encode(&mut self.outgoing);
+        }
+    }
+
+    /// Chokes the peer and forgets its pending requests. Does nothing if we
+    /// already choke it.
+    pub fn choke(&mut self) {
+        if self.am_choking {
+            return;
+        }
+        self.am_choking = true;
+        self.peer_requests.clear();
+        self.send(Message::Choke);
+    }
+
+    /// Unchokes the peer. Does nothing if we do not choke it.
+    pub fn unchoke(&mut self) {
+        if !self.am_choking {
+            return;
+        }
+        self.am_choking = false;
+        self.send(Message::Unchoke);
+    }
+
+    /// Tells the peer we are interested. Does nothing if we already are.
+    pub fn interested(&mut self) {
+        if self.am_interested {
+            return;
+        }
+        self.am_interested = true;
+        self.send(Message::Interested);
+    }
+
+    /// Tells the peer we are not interested. Does nothing if we already are
+    /// not.
+    pub fn uninterested(&mut self) {
+        if !self.am_interested {
+            return;
+        }
+        self.am_interested = false;
+        self.send(Message::NotInterested);
+    }
+
+    /// Announces that we have piece `index`.
+    pub fn have(&mut self, index: u32) {
+        self.send(Message::Have(index));
+    }
+
+    /// Sends our pieces, one bit each, most significant bit first.
+    pub fn bitfield(&mut self, bits: &[u8]) {
+        self.send(Message::Bitfield(bits));
+    }
+
+    /// Requests a block and adds it to [`Wire::requests`]. The caller fails
+    /// it when it leaves the queue other than through [`Event::Piece`]: by
+    /// [`Event::Choke`], [`Wire::cancel`], [`Wire::handle_timeout`] or
+    /// [`Wire::close`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::Closed`] once the wire is closed, else
+    /// [`UsageError::PeerChoking`] while the peer chokes us; the request is
+    /// then neither queued nor sent.
+    pub fn request(&mut self, request: Request) -> Result<(), UsageError> {
+        if self.closed {
+            return Err(UsageError::Closed);
+        }
+        if self.peer_choking {
+            return Err(UsageError::PeerChoking);
+        }
+        self.requests.push_back(request);
+        self.send(Message::Request(request));
+        Ok(())
+    }
+
+    /// Cancels a block: removes the first equal pending request of ours and
+    /// returns it, for the caller to fail with "request was cancelled". The
+    /// cancel message is sent whether or not a request was pending.
+    pub fn cancel(&mut self, request: Request) -> Option<Request> {
+        let removed = position_of(&self.requests, &request).and_then(|i| self.requests.remove(i));
+        self.send(Message::Cancel(request));
+        removed
+    }
+
+    /// The caller's request timer expired: removes the oldest pending
+    /// request and returns it, for the caller to fail with "request has
+    /// timed out" (the reference's `ontimeout`).
+    pub fn handle_timeout(&mut self) -> Option<Request> {
+        self.requests.pop_front()
+    }
+
+    /// Sends a block and counts it in [`Wire::uploaded`], whether or not the
+    /// peer asked for it (the reference's `piece`; as there, the bytes are
+    /// counted even when the wire is closed and nothing is sent).
+    pub fn piece(&mut self, piece: u32, offset: u32, block: &[u8]) {
+        self.uploaded += block.len() as u64;
+        self.send(Message::Piece {
+            piece,
+            offset,
+            block,
+        });
+    }
+
+    /// Answers a request of the peer's: if an equal request is still in
+    /// [`Wire::peer_requests`] (not cancelled, not cleared by [`Wire::choke`]
+    /// or [`Wire::close`]) it is removed and `block` is sent as with
+    /// [`Wire::piece`]; otherwise nothing happens. Returns whether the block
+    /// was sent.
+    ///
+    /// The reference's `respond` callback matches its own request object;
+    /// this matches by value, so of two equal requests the older one is
+    /// answered first.
+    pub fn respond(&mut self, request: Request, block: &[u8]) -> bool {
+        let Some(i) = position_of(&self.peer_requests, &request) else {
+            return false;
+        };
+        self.peer_requests.remove(i);
+        self.piece(request.piece, request.offset, block);
+        true
+    }
+
+    /// Declines a request of the peer's: removes the first equal one from
+    /// [`Wire::peer_requests`] without sending anything (the reference's
+    /// `respond(err)`). Returns whether there was one.
+    pub fn reject(&mut self, request: Request) -> bool {
+        let Some(i) = position_of(&self.peer_requests, &request) else {
+            return false;
+        };
+        self.peer_requests.remove(i);
+        true
+    }
+
+    /// Sends our DHT port (BEP 5).
+    pub fn port(&mut self, port: u16) {
+        self.send(Message::Port(port));
+    }
+
+    /// Sends a BEP 10 extended message; `payload` is sent as it is.
+    pub fn extended(&mut self, id: u8, payload: &[u8]) {
+        self.send(Message::Extended { id, payload });
+    }
+
+    /// Sends a keep-alive. The caller owns the interval (the reference's
+    /// `setKeepAlive` sends one every 60 seconds).
+    pub fn keep_alive(&mut self) {
+        self.send(Message::KeepAlive);
+    }
+
+    /// Closes the wire: nothing more is decoded or encoded, the peer's
+    /// requests are forgotten, and our pending requests are returned, oldest
+    /// first, for the caller to fail with "wire is closed". Closing again
+    /// returns what is left (nothing, unless requests were pending when a
+    /// decode error closed the wire).
+    pub fn close(&mut self) -> Vec<Request> {
+        self.closed = true;
+        self.pending = BytesMut::new();
+        self.peer_requests.clear();
+        self.requests.drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::message::HANDSHAKE_LEN;
+
+    const INFO_HASH: [u8; 20] = [0xaa; 20];
+
+    /// Two wires connected back to back, with the events each has seen.
+    struct Pair {
+        a: Wire,
+        b: Wire,
+        a_events: Vec<Event>,
+        b_events: Vec<Event>,
+    }
+
+    impl Pair {
+        fn new() -> Self {
+            Pair {
+                a: Wire::new(),
+                b: Wire::new(),
+                a_events: Vec::new(),
+                b_events: Vec::new(),
+            }
+        }
+
+        /// Both handshakes exchanged and their events cleared.
+        fn connected() -> Self {
+            let mut pair = Pair::new();
+            pair.a.handshake(INFO_HASH, *b"-AA0001-aaaaaaaaaaaa", false);
+            pair.b.handshake(INFO_HASH, *b"-BB0001-bbbbbbbbbbbb", true);
+            pair.drive();
+            pair.take();
+            pair
+        }
+
+        /// Moves each wire's output into the other and polls every event,
+        /// until no bytes are left to move.
+        fn drive(&mut self) {
+            loop {
+                let mut moved = false;
+                while let Some(bytes) = self.a.poll_transmit() {
+                    self.b.receive(&bytes);
+                    moved = true;
+                }
+                while let Some(bytes) = self.b.poll_transmit() {
+                    self.a.receive(&bytes);
+                    moved = true;
+                }
+                while let Some(event) = self.a.poll_event() {
+                    self.a_events.push(event.expect("a decodes"));
+                }
+                while let Some(event) = self.b.poll_event() {
+                    self.b_events.push(event.expect("b decodes"));
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+
+        /// The events seen since the last call: (a's, b's).
+        fn take(&mut self) -> (Vec<Event>, Vec<Event>) {
+            (
+                std::mem::take(&mut self.a_events),
+                std::mem::take(&mut self.b_events),
+            )
+        }
+
+        /// a may request from b.
+        fn unchoked() -> Self {
+            let mut pair = Pair::connected();
+            pair.b.unchoke();
+            pair.a.interested();
+            pair.drive();
+            pair.take();
+            pair
+        }
+    }
+
+    fn all_bytes(wire: &mut Wire) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(bytes) = wire.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    #[test]
+    fn handshakes_both_ways_with_flags() {
+        let mut pair = Pair::new();
+        assert!(pair.a.poll_transmit().is_none());
+        pair.a.handshake(INFO_HASH, *b"-AA0001-aaaaaaaaaaaa", false);
+        pair.b.handshake(INFO_HASH, *b"-BB0001-bbbbbbbbbbbb", true);
+        pair.drive();
+        let (a_events, b_events) = pair.take();
+        assert_eq!(
+            a_events,
+            [Event::Handshake {
+                info_hash: INFO_HASH,
+                peer_id: *b"-BB0001-bbbbbbbbbbbb",
+                extensions: Extensions {
+                    dht: true,
+                    extended: true
+                },
+            }]
+        );
+        assert_eq!(
+            b_events,
+            [Event::Handshake {
+                info_hash: INFO_HASH,
+                peer_id: *b"-AA0001-aaaaaaaaaaaa",
+                extensions: Extensions {
+                    dht: false,
+                    extended: true
+                },
+            }]
+        );
+        assert!(pair.a.peer_extensions().dht);
+        assert!(!pair.b.peer_extensions().dht);
+        assert!(pair.b.peer_extensions().extended);
+    }
+
+    #[test]
+    fn initial_state_is_the_references() {
+        let wire = Wire::new();
+        assert!(wire.am_choking() && wire.peer_choking());
+        assert!(!wire.am_interested() && !wire.peer_interested());
+        assert_eq!(wire.peer_extensions(), Extensions::default());
+        assert!(wire.requests().is_empty() && wire.peer_requests().is_empty());
+        assert_eq!((wire.uploaded(), wire.downloaded()), (0, 0));
+        assert!(!wire.is_closed());
+    }
+
+    #[test]
+    fn choke_and_interest_transitions_are_idempotent() {
+        let mut pair = Pair::connected();
+        // Already in these states: nothing is sent.
+        pair.a.choke();
+        pair.a.uninterested();
+        assert!(pair.a.poll_transmit().is_none());
+
+        pair.a.unchoke();
+        pair.a.unchoke();
+        pair.a.interested();
+        pair.a.interested();
+        assert_eq!(all_bytes(&mut pair.a), [0, 0, 0, 1, 1, 0, 0, 0, 1, 2]);
+        assert!(!pair.a.am_choking() && pair.a.am_interested());
+
+        pair.a.unchoke();
+        pair.a.interested();
+        pair.a.choke();
+        pair.a.choke();
+        pair.a.uninterested();
+        pair.a.uninterested();
+        assert_eq!(all_bytes(&mut pair.a), [0, 0, 0, 1, 0, 0, 0, 0, 1, 3]);
+        assert!(pair.a.am_choking() && !pair.a.am_interested());
+
+        pair.a.unchoke();
+        pair.a.interested();
+        pair.drive();
+        assert!(!pair.b.peer_choking() && pair.b.peer_interested());
+        assert_eq!(pair.take().1, [Event::Unchoke, Event::Interested]);
+
+        pair.a.choke();
+        pair.a.uninterested();
+        pair.drive();
+        assert!(pair.b.peer_choking() && !pair.b.peer_interested());
+        assert_eq!(
+            pair.take().1,
+            [Event::Choke { failed: vec![] }, Event::Uninterested]
+        );
+    }
+
+    #[test]
+    fn have_and_bitfield_set_pieces() {
+        let mut pair = Pair::connected();
+        pair.a.bitfield(&[0b1010_0000, 0b0000_0001]);
+        pair.a.have(3);
+        pair.a.have(20);
+        pair.drive();
+        assert_eq!(
+            pair.take().1,
+            [
+                Event::Bitfield(Bytes::from_static(&[0b1010_0000, 0b0000_0001])),
+                Event::Have(3),
+                Event::Have(20),
+            ]
+        );
+        let set: Vec<u32> = (0..40).filter(|&i| pair.b.has_piece(i)).collect();
+        assert_eq!(set, [0, 2, 3, 15, 20]);
+        assert_eq!(pair.b.peer_pieces_len(), 21);
+        assert!(!pair.b.has_piece(u32::MAX));
+
+        // A shorter bitfield replaces only the pieces it covers.
+        pair.a.bitfield(&[0b0100_0000]);
+        pair.drive();
+        let set: Vec<u32> = (0..40).filter(|&i| pair.b.has_piece(i)).collect();
+        assert_eq!(set, [1, 15, 20]);
+        assert_eq!(
+            pair.b.peer_pieces(),
+            [0b0100_0000, 0b0000_0001, 0b0000_1000]
+        );
+    }
+
+    #[test]
+    fn a_have_past_any_bitfield_is_reported_but_not_stored() {
+        let mut pair = Pair::connected();
+        pair.a.have(u32::MAX);
+        pair.drive();
+        assert_eq!(pair.take().1, [Event::Have(u32::MAX)]);
+        assert!(pair.b.peer_pieces().is_empty());
+        assert!(!pair.b.has_piece(u32::MAX));
+    }
+
+    #[test]
+    fn request_respond_and_piece() {
+        let mut pair = Pair::unchoked();
+        let req = Request::new(1, 16384, 5);
+        assert_eq!(pair.a.request(req), Ok(()));
+        assert_eq!(pair.a.requests().iter().copied().collect::<Vec<_>>(), [req]);
+        pair.drive();
+        assert_eq!(pair.take().1, [Event::Request(req)]);
+        assert_eq!(pair.b.peer_requests(), [req]);
+
+        assert!(pair.b.respond(req, b"hello"));
+        assert!(pair.b.peer_requests().is_empty());
+        // Answered already: not sent twice.
+        assert!(!pair.b.respond(req, b"hello"));
+        pair.drive();
+        assert_eq!(
+            pair.take().0,
+            [Event::Piece {
+                piece: 1,
+                offset: 16384,
+                block: Bytes::from_static(b"hello"),
+                matched: Some(req),
+            }]
+        );
+        assert!(pair.a.requests().is_empty());
+        assert_eq!((pair.a.downloaded(), pair.a.uploaded()), (5, 0));
+        assert_eq!((pair.b.downloaded(), pair.b.uploaded()), (0, 5));
+
+        // An unrequested block is counted and reported without a match.
+        pair.b.piece(9, 0, b"xyz");
+        pair.drive();
+        assert!(matches!(
+            &pair.take().0[..],
+            [Event::Piece {
+                piece: 9,
+                matched: None,
+                ..
+            }]
+        ));
+        assert_eq!((pair.a.downloaded(), pair.b.uploaded()), (8, 8));
+    }
+
+    #[test]
+    fn a_block_of_another_length_does_not_match() {
+        let mut pair = Pair::unchoked();
+        let req = Request::new(0, 0, 4);
+        pair.a.request(req).unwrap();
+        pair.drive();
+        pair.b.piece(0, 0, b"abc");
+        pair.drive();
+        assert!(matches!(
+            &pair.take().0[..],
+            [Event::Piece { matched: None, .. }]
+        ));
+        assert_eq!(pair.a.requests().len(), 1);
+    }
+
+    #[test]
+    fn rejecting_a_request_sends_nothing() {
+        let mut pair = Pair::unchoked();
+        let req = Request::new(2, 0, 16384);
+        pair.a.request(req).unwrap();
+        pair.drive();
+        assert!(pair.b.reject(req));
+        assert!(!pair.b.reject(req));
+        assert!(pair.b.peer_requests().is_empty());
+        assert!(pair.b.poll_transmit().is_none());
+        assert!(!pair.b.respond(req, &[0; 16384]));
+    }
+
+    #[test]
+    fn requesting_while_the_peer_chokes_fails() {
+        let mut pair = Pair::connected();
+        assert_eq!(
+            pair.a.request(Request::new(0, 0, 1)),
+            Err(UsageError::PeerChoking)
+        );
+        assert!(pair.a.requests().is_empty());
+        assert!(pair.a.poll_transmit().is_none());
+    }
+
+    #[test]
+    fn a_request_while_we_choke_is_dropped() {
+        let mut pair = Pair::connected();
+        // b looks unchoked to a, but b itself still chokes.
+        let mut unchoke = Vec::new();
+        Message::Unchoke.encode(&mut unchoke);
+        pair.a.receive(&unchoke);
+        assert_eq!(pair.a.poll_event(), Some(Ok(Event::Unchoke)));
+        pair.a.request(Request::new(0, 0, 1)).unwrap();
+        pair.a.have(7);
+        pair.drive();
+        assert_eq!(pair.take().1, [Event::Have(7)]);
+        assert!(pair.b.peer_requests().is_empty());
+    }
+
+    #[test]
+    fn each_message_sees_the_state_left_by_the_previous_event() {
+        let mut pair = Pair::unchoked();
+        let (first, second) = (Request::new(0, 0, 1), Request::new(0, 1, 1));
+        pair.a.request(first).unwrap();
+        pair.a.request(second).unwrap();
+        pair.b.receive(&pair.a.poll_transmit().unwrap());
+        assert_eq!(pair.b.poll_event(), Some(Ok(Event::Request(first))));
+        // Choking now drops the second request, already received but not
+        // yet polled.
+        pair.b.choke();
+        assert_eq!(pair.b.poll_event(), None);
+        assert!(pair.b.peer_requests().is_empty());
+    }
+
+    #[test]
+    fn a_choke_fails_pending_requests() {
+        let mut pair = Pair::unchoked();
+        let reqs = [Request::new(0, 0, 10), Request::new(0, 10, 10)];
+        for r in reqs {
+            pair.a.request(r).unwrap();
+        }
+        pair.drive();
+        assert_eq!(pair.b.peer_requests(), reqs);
+        pair.b.choke();
+        assert!(pair.b.peer_requests().is_empty());
+        pair.drive();
+        assert_eq!(
+            pair.take().0,
+            [Event::Choke {
+                failed: reqs.to_vec()
+            }]
+        );
+        assert!(pair.a.requests().is_empty() && pair.a.peer_choking());
+        // The answers come too late to be sent.
+        assert!(!pair.b.respond(reqs[0], &[0; 10]));
+    }
+
+    #[test]
+    fn cancel_removes_the_request_on_both_sides() {
+        let mut pair = Pair::unchoked();
+        let (keep, drop) = (Request::new(3, 0, 16384), Request::new(3, 16384, 16384));
+        pair.a.request(keep).unwrap();
+        pair.a.request(drop).unwrap();
+        pair.drive();
+        pair.take();
+        assert_eq!(pair.a.cancel(drop), Some(drop));
+        assert_eq!(
+            pair.a.requests().iter().copied().collect::<Vec<_>>(),
+            [keep]
+        );
+        // Not pending any more: still sent, nothing removed.
+        assert_eq!(pair.a.cancel(drop), None);
+        pair.drive();
+        assert_eq!(pair.take().1, [Event::Cancel(drop), Event::Cancel(drop)]);
+        assert_eq!(pair.b.peer_requests(), [keep]);
+        assert!(!pair.b.respond(drop, &[0; 16384]));
+    }
+
+    #[test]
+    fn a_timeout_removes_the_oldest_request() {
+        let mut pair = Pair::unchoked();
+        let reqs = [Request::new(0, 0, 1), Request::new(1, 0, 1)];
+        for r in reqs {
+            pair.a.request(r).unwrap();
+        }
+        assert_eq!(pair.a.handle_timeout(), Some(reqs[0]));
+        assert_eq!(
+            pair.a.requests().iter().copied().collect::<Vec<_>>(),
+            [reqs[1]]
+        );
+    }
+
+    /// Everything a peer can send, as one byte string.
+    fn session() -> Vec<u8> {
+        let mut a = Wire::new();
+        a.handshake(INFO_HASH, *b"-AA0001-aaaaaaaaaaaa", true);
+        a.bitfield(&[0xff, 0x0f, 0x80]);
+        a.unchoke();
+        a.interested();
+        a.keep_alive();
+        a.have(30);
+        a.port(6881);
+        a.extended(0, b"d1:md6:ut_pexi1eee");
+        // Before the request below: unmatched.
+        a.piece(0, 0, b"early");
+        // b requests (0, 16384, 300) when it sees the unchoke.
+        a.piece(0, 16384, &[0x5a; 300]);
+        a.uninterested();
+        a.choke();
+        a.unchoke();
+        let mut bytes = all_bytes(&mut a);
+        Message::Request(Request::new(1, 0, 16384)).encode(&mut bytes);
+        Message::Cancel(Request::new(1, 0, 16384)).encode(&mut bytes);
+        Message::Unknown { body: &[99, 1, 2] }.encode(&mut bytes);
+        bytes
+    }
+
+    /// Feeds `chunks` to a fresh unchoking wire, polling after each, and
+    /// requests a block when first unchoked.
+    fn run(chunks: &[&[u8]]) -> (Vec<Event>, Wire) {
+        let mut b = Wire::new();
+        b.unchoke();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            b.receive(chunk);
+            while let Some(event) = b.poll_event() {
+                let event = event.expect("decodes");
+                if event == Event::Unchoke && !events.contains(&Event::Unchoke) {
+                    b.request(Request::new(0, 16384, 300)).unwrap();
+                }
+                events.push(event);
+            }
+        }
+        (events, b)
+    }
+
+    #[test]
+    fn a_session_gives_the_same_events_however_it_is_cut() {
+        let bytes = session();
+        let (whole, b) = run(&[&bytes]);
+        assert_eq!(whole.len(), 16);
+        assert!(matches!(whole[0], Event::Handshake { .. }));
+        assert!(whole.contains(&Event::Piece {
+            piece: 0,
+            offset: 16384,
+            block: Bytes::from(vec![0x5a; 300]),
+            matched: Some(Request::new(0, 16384, 300)),
+        }));
+        assert!(whole.contains(&Event::Unknown {
+            body: Bytes::from_static(&[99, 1, 2])
+        }));
+        assert_eq!(b.downloaded(), 305);
+        assert!(b.requests().is_empty() && b.peer_requests().is_empty());
+        assert!(b.has_piece(30) && b.has_piece(16) && !b.has_piece(17));
+
+        let single: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(run(&single).0, whole);
+        for cut in 0..=bytes.len() {
+            let (x, y) = bytes.split_at(cut);
+            assert_eq!(run(&[x, y]).0, whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_block_inside_one_input_is_not_copied() {
+        let mut b = Wire::new();
+        let mut bytes = Vec::new();
+        Handshake::new(INFO_HASH, [1; 20], false).encode(&mut bytes);
+        Message::Piece {
+            piece: 0,
+            offset: 0,
+            block: &[7; 100],
+        }
+        .encode(&mut bytes);
+        b.receive(&bytes);
+        assert!(matches!(b.poll_event(), Some(Ok(Event::Handshake { .. }))));
+        let pending = b.pending.as_ptr_range();
+        let Some(Ok(Event::Piece { block, .. })) = b.poll_event() else {
+            panic!("a piece");
+        };
+        assert!(pending.contains(&block.as_ptr()));
+        assert_eq!(block.len(), 100);
+    }
+
+    #[test]
+    fn close_returns_pending_requests_and_stops_output() {
+        let mut pair = Pair::unchoked();
+        let reqs = [Request::new(0, 0, 1), Request::new(0, 1, 1)];
+        for r in reqs {
+            pair.a.request(r).unwrap();
+        }
+        // a's peer has a request pending too.
+        pair.a.unchoke();
+        pair.drive();
+        pair.b.request(Request::new(5, 0, 1)).unwrap();
+        pair.drive();
+        assert_eq!(pair.a.peer_requests().len(), 1);
+        pair.a.have(1);
+        assert_eq!(pair.a.close(), reqs);
+        assert!(pair.a.is_closed());
+        assert!(pair.a.requests().is_empty() && pair.a.peer_requests().is_empty());
+        assert_eq!(pair.a.close(), []);
+
+        // Bytes queued before the close can still be taken; none after.
+        let queued = all_bytes(&mut pair.a);
+        assert_eq!(queued, [0, 0, 0, 5, 4, 0, 0, 0, 1]);
+        pair.a.have(2);
+        pair.a.keep_alive();
+        pair.a.piece(0, 0, b"x");
+        pair.a.cancel(reqs[0]);
+        pair.a.handshake(INFO_HASH, [0; 20], false);
+        assert!(pair.a.poll_transmit().is_none());
+        assert_eq!(pair.a.request(reqs[0]), Err(UsageError::Closed));
+
+        // Input is ignored.
+        pair.take();
+        pair.b.have(4);
+        pair.drive();
+        assert!(pair.take().0.is_empty());
+        assert!(!pair.a.has_piece(4));
+    }
+
+    #[test]
+    fn a_decode_error_closes_the_wire() {
+        let mut pair = Pair::unchoked();
+        let req = Request::new(0, 0, 1);
+        pair.a.request(req).unwrap();
+        pair.a.unchoke();
+        pair.drive();
+        pair.b.request(Request::new(1, 0, 1)).unwrap();
+        pair.drive();
+        assert_eq!(pair.a.peer_requests().len(), 1);
+        // A have with a 2-byte index, then a valid message that must not be
+        // reached.
+        pair.a.receive(&[0, 0, 0, 3, 4, 0, 0, 0, 0, 0, 1, 2]);
+        let err = pair.a.poll_event().unwrap().unwrap_err();
+        assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
+        assert!(pair.a.is_closed());
+        assert!(pair.a.peer_requests().is_empty());
+        assert_eq!(pair.a.poll_event(), None);
+        pair.a.receive(&[0, 0, 0, 1, 2]);
+        assert_eq!(pair.a.poll_event(), None);
+        assert!(!pair.a.peer_interested());
+        assert_eq!(pair.a.request(req), Err(UsageError::Closed));
+        pair.a.keep_alive();
+        assert!(pair.a.poll_transmit().is_none());
+        // The requests still pending are handed over by close.
+        assert_eq!(pair.a.close(), [req]);
+    }
+
+    #[test]
+    fn a_bad_handshake_is_an_error_from_its_first_byte() {
+        let mut wire = Wire::new();
+        wire.receive(b"GET / HTTP/1.1\r\n");
+        assert_eq!(
+            wire.poll_event(),
+            Some(Err(DecodeError::ProtocolLength(b'G')))
+        );
+        assert!(wire.is_closed());
+        let mut wire = Wire::new();
+        let mut hs = Vec::new();
+        Handshake::new(INFO_HASH, [0; 20], false).encode(&mut hs);
+        wire.receive(&hs[..HANDSHAKE_LEN - 1]);
+        assert_eq!(wire.poll_event(), None);
+        assert!(!wire.is_closed());
+    }
+}
