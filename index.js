@@ -292,8 +292,11 @@ Wire.prototype.cancel = function (i, offset, length) {
 
 Wire.prototype.extended = function (id, msg) {
   checkUint('id', id, 255)
-  let payload = msg
-  if (!isBytes(msg)) {
+  let payload
+  if (isBytes(msg)) {
+    // Copied, as 0.7.1 does: the caller may reuse its buffer at once.
+    payload = Buffer.from(msg)
+  } else {
     const parts = []
     bencode(msg, parts)
     payload = Buffer.concat(parts)

@@ -20,7 +20,10 @@ const { execFile } = require('node:child_process')
 
 const ROOT = path.resolve(__dirname, '..')
 const REF_TESTS = path.join(ROOT, 'node_modules', 'peer-wire-protocol', 'tests')
-const WORK = path.join(__dirname, '.reference')
+// Copies go to __test__/.reference/<pid>/ (gitignored): a folder of this run's
+// own, so that two test runs in the same checkout cannot delete each other's.
+const BASE = path.join(__dirname, '.reference')
+const WORK = path.join(BASE, String(process.pid))
 const TIMEOUT = 20000
 
 // What the copies require: the package root (absolute path), or PWN_IMPL.
@@ -45,6 +48,7 @@ before(() => {
 
 after(() => {
   fs.rmSync(WORK, { recursive: true, force: true })
+  try { fs.rmdirSync(BASE) } catch {} // only if no other run is using it
 })
 
 test('the reference ships the 4 expected test files', () => {
@@ -56,7 +60,9 @@ describe('reference test files', { concurrency: true }, () => {
   for (const file of FILES) {
     test(file, async () => {
       const source = fs.readFileSync(path.join(REF_TESTS, file), 'utf8')
-      const dest = path.join(WORK, file)
+      // Renamed so that a copy left behind by a killed run is not itself
+      // picked up as a test file by `node --test`.
+      const dest = path.join(WORK, 'copy-of-' + file)
       fs.writeFileSync(dest, rewrite(source, file))
 
       const result = await new Promise((resolve) => {
