@@ -1,0 +1,234 @@
+'use strict'
+
+// What peer-wire-native does beyond (or instead of) 0.7.1, as the README
+// lists it: argument checks, bencoding, protocol errors, 'close' once.
+
+const { test, describe } = require('node:test')
+const assert = require('node:assert/strict')
+const { Duplex } = require('node:stream')
+const pwp = require('..')
+
+const HASH = Buffer.alloc(20, 0xab)
+const ID = Buffer.from('-PW0001-123456789012')
+
+function handshakeBytes () {
+  const w = pwp()
+  w.handshake(HASH, ID)
+  return w.read()
+}
+
+function frame (id, body) {
+  const out = Buffer.alloc(5 + body.length)
+  out.writeUInt32BE(1 + body.length, 0)
+  out[4] = id
+  body.copy(out, 5)
+  return out
+}
+
+// Everything the wire pushes, after the current tick.
+function output (wire) {
+  const chunks = []
+  let chunk
+  while ((chunk = wire.read()) !== null) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+describe('factory', () => {
+  test('works with and without new, returns a Duplex', () => {
+    const a = pwp()
+    const b = new pwp() // eslint-disable-line new-cap
+    for (const w of [a, b]) {
+      assert.ok(w instanceof Duplex)
+      assert.ok(w instanceof pwp)
+      assert.equal(typeof w.handshake, 'function')
+    }
+  })
+
+  test('can be inherited the 0.7.1 way', () => {
+    const util = require('node:util')
+    function MyWire () { pwp.call(this) }
+    util.inherits(MyWire, pwp)
+    MyWire.prototype.hello = function () { return this.amChoking }
+    const w = new MyWire()
+    assert.equal(w.hello(), true)
+    w.have(1)
+    assert.deepEqual(output(w), Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1]))
+  })
+})
+
+describe('argument checks', () => {
+  const cases = [
+    ['have(-1)', (w) => w.have(-1), RangeError],
+    ['have(1.5)', (w) => w.have(1.5), RangeError],
+    ['have(2^32)', (w) => w.have(2 ** 32), RangeError],
+    ["have('1')", (w) => w.have('1'), TypeError],
+    ['have(NaN)', (w) => w.have(NaN), RangeError],
+    ['request(0, 0, 2^32)', (w) => w.request(0, 0, 2 ** 32), RangeError],
+    ['request with a non-function callback', (w) => w.request(0, 0, 1, 'cb'), TypeError],
+    ['cancel(0, -1, 1)', (w) => w.cancel(0, -1, 1), RangeError],
+    ["piece(0, 0, 'text')", (w) => w.piece(0, 0, 'text'), TypeError],
+    ['piece(0, 0, undefined)', (w) => w.piece(0, 0), TypeError],
+    ['port(65536)', (w) => w.port(65536), RangeError],
+    ['extended(256, buf)', (w) => w.extended(256, Buffer.alloc(1)), RangeError],
+    ['extended(0, {n: 1.5})', (w) => w.extended(0, { n: 1.5 }), RangeError],
+    ['extended(0, Symbol())', (w) => w.extended(0, Symbol('x')), TypeError],
+    ['extended(0, [undefined])', (w) => w.extended(0, [undefined]), TypeError],
+    ['bitfield(42)', (w) => w.bitfield(42), TypeError],
+    ['handshake(123, id)', (w) => w.handshake(123, ID), TypeError]
+  ]
+  for (const [name, call, type] of cases) {
+    test(`${name} throws a ${type.name} and sends nothing`, () => {
+      const w = pwp()
+      assert.throws(() => call(w), type)
+      assert.equal(output(w).length, 0)
+      assert.equal(w.requests.length, 0)
+    })
+  }
+
+  test('a wrong length keeps the message of 0.7.1', () => {
+    const w = pwp()
+    assert.throws(() => w.handshake(Buffer.alloc(19), ID), { message: 'infoHash and peerId MUST have length 20' })
+    assert.throws(() => w.handshake('abcd', ID), { message: 'infoHash and peerId MUST have length 20' })
+  })
+
+  test('the largest values are sent unsigned', () => {
+    const w = pwp()
+    w.have(2 ** 32 - 1)
+    w.port(65535)
+    assert.deepEqual(output(w), Buffer.from([0, 0, 0, 5, 4, 255, 255, 255, 255, 0, 0, 0, 3, 9, 255, 255]))
+  })
+})
+
+describe('bitfield', () => {
+  test('a Buffer, a Uint8Array and {buffer} send the same bytes', () => {
+    for (const arg of [Buffer.from([0xf0, 0x01]), new Uint8Array([0xf0, 0x01]), { buffer: Buffer.from([0xf0, 0x01]) }]) {
+      const w = pwp()
+      w.bitfield(arg)
+      assert.deepEqual(output(w), Buffer.from([0, 0, 0, 3, 5, 0xf0, 0x01]))
+    }
+  })
+
+  test('a pooled Buffer sends its own bytes, not its ArrayBuffer', () => {
+    const pooled = Buffer.from([0xaa]) // lives inside Node's 8 KiB pool
+    assert.ok(pooled.buffer.byteLength > 1)
+    const a = pwp()
+    const b = pwp()
+    a.handshake(HASH, ID)
+    a.bitfield(pooled)
+    a.have(9)
+    const seen = []
+    b.on('bitfield', (bits) => seen.push(['bitfield', bits.toString('hex')]))
+    b.on('have', (i) => seen.push(['have', i]))
+    b.write(output(a))
+    assert.deepEqual(seen, [['bitfield', 'aa'], ['have', 9]])
+    assert.deepEqual(b.peerPieces.slice(0, 8), [true, false, true, false, true, false, true, false])
+    assert.equal(b.peerPieces[9], true)
+  })
+})
+
+describe('extended(id, object) bencoding', () => {
+  function payload (obj) {
+    const w = pwp()
+    w.extended(3, obj)
+    const out = output(w)
+    assert.equal(out.readUInt32BE(0), out.length - 4)
+    assert.equal(out[4], 20)
+    assert.equal(out[5], 3)
+    return out.subarray(6).toString('latin1')
+  }
+
+  test('dictionary keys are sorted', () => {
+    assert.equal(payload({ z: 1, a: 'x', m: [1, Buffer.from('ab')] }), 'd1:a1:x1:mli1e2:abe1:zi1ee')
+    assert.equal(payload({ m: { ut_pex: 2, ut_metadata: 1 }, v: 'pwn' }), 'd1:md11:ut_metadatai1e6:ut_pexi2ee1:v3:pwne')
+  })
+
+  test('keys are sorted as raw UTF-8 bytes, not UTF-16 code units', () => {
+    // U+FF21 is EF BC A1 in UTF-8; U+1F600 is F0 9F 98 80 (but D83D DE00 in UTF-16).
+    const encoded = Buffer.from(payload({ '\u{1F600}': 1, '\uFF21': 2 }), 'latin1')
+    const expected = Buffer.concat([Buffer.from('d3:'), Buffer.from('\uFF21'), Buffer.from('i2e4:'), Buffer.from('\u{1F600}'), Buffer.from('i1ee')])
+    assert.deepEqual(encoded, expected)
+  })
+
+  test('integers, booleans, strings, bytes, and left-out empty values', () => {
+    assert.equal(payload({ n: -42, t: true, f: false, s: 'é', u: undefined, z: null }), 'd1:fi0e1:ni-42e1:s2:\xc3\xa91:ti1ee')
+    assert.equal(payload([new Uint8Array([0x61, 0x62]), 0]), 'l2:abi0ee')
+    assert.equal(payload('spam'), '4:spam')
+    assert.equal(payload(7), 'i7e')
+  })
+})
+
+describe('protocol errors from the peer', () => {
+  // A stream that is fine up to `bad`, which breaks the protocol.
+  function feed (wire, bytes, byteByByte) {
+    if (!byteByByte) return wire.write(bytes)
+    for (let i = 0; i < bytes.length; i++) wire.write(bytes.subarray(i, i + 1))
+  }
+
+  const cases = [
+    ['a frame over the 1 MiB limit', Buffer.from([0xff, 0xff, 0xff, 0xff]), 'ERR_PEER_WIRE_FRAME_TOO_LARGE', /4294967295.*1048576/],
+    ['a have with a 3-byte body', frame(4, Buffer.from([0, 0])), 'ERR_PEER_WIRE_BAD_LENGTH', /have message \(id 4\) has a body of 3 bytes, expected exactly 5/],
+    ['a request with a 14-byte body', frame(6, Buffer.alloc(13)), 'ERR_PEER_WIRE_BAD_LENGTH', /request .* expected exactly 13/],
+    ['an extended message without its id', frame(20, Buffer.alloc(0)), 'ERR_PEER_WIRE_BAD_LENGTH', /extended .* expected at least 2/]
+  ]
+
+  for (const byteByByte of [false, true]) {
+    for (const [name, bad, code, message] of cases) {
+      test(`${name}${byteByByte ? ', fed byte by byte' : ''}: error with code, close, callbacks, nothing after`, async () => {
+        const wire = pwp()
+        const events = []
+        const errors = []
+        wire.on('unchoke', () => {
+          events.push('unchoke')
+          wire.request(1, 0, 16384, (err) => events.push('callback: ' + err.message))
+        })
+        wire.on('have', (i) => events.push('have ' + i))
+        wire.on('close', () => events.push('close'))
+        wire.on('error', (err) => { errors.push(err); events.push('error') })
+        wire.resume()
+        const good = Buffer.concat([handshakeBytes(), frame(1, Buffer.alloc(0)), frame(4, Buffer.from([0, 0, 0, 7]))])
+        const after = frame(4, Buffer.from([0, 0, 0, 8]))
+        feed(wire, Buffer.concat([good, bad, after]), byteByByte)
+        await new Promise((resolve) => setImmediate(resolve))
+        assert.equal(errors.length, 1)
+        assert.equal(errors[0].code, code)
+        assert.match(errors[0].message, message)
+        assert.deepEqual(events, ['unchoke', 'have 7', 'error', 'close', 'callback: wire is closed'])
+        wire.request(2, 0, 1, (err) => assert.equal(err.message, 'wire is closed'))
+      })
+    }
+  }
+
+  test('a handshake that is not BitTorrent is rejected on its first byte', () => {
+    const wire = pwp()
+    const errors = []
+    wire.on('error', (err) => errors.push(err))
+    wire.write(Buffer.from('G'))
+    assert.equal(errors.length, 1)
+    assert.equal(errors[0].code, 'ERR_PEER_WIRE_BAD_HANDSHAKE')
+    assert.match(errors[0].message, /protocol string length is 71, expected 19/)
+  })
+
+  test('without an error listener nothing is thrown and the wire closes', async () => {
+    const wire = pwp()
+    let closed = 0
+    wire.on('close', () => closed++)
+    wire.resume()
+    assert.doesNotThrow(() => wire.write(Buffer.concat([handshakeBytes(), Buffer.from([0xff, 0xff, 0xff, 0xff])])))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(closed, 1)
+  })
+})
+
+describe('close', () => {
+  test("is emitted once, synchronously in destroy(), also when piped and ended", async () => {
+    const a = pwp()
+    const b = pwp()
+    a.pipe(b).pipe(a)
+    let closes = 0
+    a.on('close', () => closes++)
+    a.destroy()
+    assert.equal(closes, 1)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(closes, 1)
+  })
+})
