@@ -478,8 +478,17 @@ Wire.prototype._pushWithPayload = function (header, payload) {
   if (payload.length) this.push(payload)
 }
 
+// Record offsets are 32-bit: a larger write is decoded in slices.
+const MAX_SLICE = 64 * 1024 * 1024
+
 Wire.prototype._write = function (chunk, encoding, callback) {
-  if (this._parsing) this._receive(chunk)
+  if (chunk.length <= MAX_SLICE) {
+    if (this._parsing) this._receive(chunk)
+  } else {
+    for (let at = 0; at < chunk.length && this._parsing; at += MAX_SLICE) {
+      this._receive(chunk.subarray(at, at + MAX_SLICE))
+    }
+  }
   callback()
 }
 

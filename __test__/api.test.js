@@ -232,3 +232,108 @@ describe('close', () => {
     assert.equal(closes, 1)
   })
 })
+
+describe('input', () => {
+  test('a write larger than one decode slice (64 MiB) delivers every block intact', () => {
+    const count = 4200 // 4200 blocks of 16 KiB: about 69 MiB in one write
+    const sender = pwp()
+    sender.handshake(HASH, ID)
+    const block = Buffer.alloc(16384)
+    for (let i = 0; i < count; i++) {
+      block.fill(i & 0xff)
+      block.writeUInt32BE(i, 0)
+      sender.piece(i, 0, Buffer.from(block))
+    }
+    const bytes = output(sender)
+    assert.ok(bytes.length > 64 * 1024 * 1024)
+    const receiver = pwp()
+    let seen = 0
+    receiver.on('piece', (index, offset, data) => {
+      assert.equal(index, seen)
+      assert.equal(data.length, 16384)
+      assert.equal(data.readUInt32BE(0), index)
+      assert.equal(data[16383], index & 0xff)
+      seen++
+    })
+    receiver.write(bytes)
+    assert.equal(seen, count)
+    assert.equal(receiver.downloaded, count * 16384)
+  })
+})
+
+describe('keep-alive', () => {
+  for (const [name, impl] of [['peer-wire-native', pwp], ['peer-wire-protocol 0.7.1', require('peer-wire-protocol')]]) {
+    test(`setKeepAlive(true) sends a keep-alive every 60 s until setKeepAlive(false) (${name})`, (t) => {
+      t.mock.timers.enable({ apis: ['setInterval'] })
+      const w = impl()
+      w.setKeepAlive(true)
+      t.mock.timers.tick(59999)
+      assert.equal(output(w).length, 0)
+      t.mock.timers.tick(1)
+      assert.deepEqual(output(w), Buffer.from([0, 0, 0, 0]))
+      t.mock.timers.tick(120000)
+      assert.deepEqual(output(w), Buffer.alloc(8))
+      w.setKeepAlive(false)
+      t.mock.timers.tick(600000)
+      assert.equal(output(w).length, 0)
+    })
+  }
+})
+
+describe('over TCP', () => {
+  const net = require('node:net')
+
+  test('a peer sending garbage ends the connection; the server process keeps running', async () => {
+    let serverWire
+    const closed = new Promise((resolve) => {
+      const server = net.createServer((socket) => {
+        serverWire = pwp()
+        socket.pipe(serverWire).pipe(socket)
+        serverWire.on('close', () => { server.close(); resolve() })
+      })
+      server.listen(0, '127.0.0.1', () => {
+        const client = net.connect(server.address().port, '127.0.0.1', () => {
+          client.write(Buffer.concat([handshakeBytes(), Buffer.from([0xff, 0xff, 0xff, 0xff])]))
+        })
+        client.resume()
+        client.on('error', () => {})
+      })
+    })
+    await closed
+    assert.equal(serverWire._parsing, false)
+  })
+
+  test('two wires move blocks over loopback TCP', async () => {
+    const blocks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(16384, i))
+    const server = net.createServer((socket) => {
+      const wire = pwp()
+      socket.pipe(wire).pipe(socket)
+      wire.on('handshake', () => {
+        wire.handshake(HASH, ID)
+        wire.unchoke()
+      })
+      wire.on('request', (i, offset, length, respond) => respond(null, blocks[i].subarray(offset, offset + length)))
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const socket = net.connect(server.address().port, '127.0.0.1')
+    const wire = pwp()
+    socket.pipe(wire).pipe(socket)
+    wire.handshake(HASH.toString('hex'), '-PW0001-abcdefghijkl')
+    const got = await new Promise((resolve, reject) => {
+      wire.on('unchoke', () => {
+        const out = []
+        let left = blocks.length
+        blocks.forEach((_, i) => wire.request(i, 0, 16384, (err, block) => {
+          if (err) return reject(err)
+          out[i] = block
+          if (--left === 0) resolve(out)
+        }))
+      })
+    })
+    got.forEach((block, i) => assert.deepEqual(block, blocks[i]))
+    assert.equal(wire.downloaded, 40 * 16384)
+    wire.destroy()
+    socket.destroy()
+    server.close()
+  })
+})
