@@ -196,7 +196,7 @@ function Wire (opts) {
   this._closed = false
   this._parsing = true
   this._timeout = 0
-  this._decoder = new native.NativeDecoder()
+  this._decoder = native.decoderNew()
 
   const self = this
   this._ontimeout = function () {
@@ -445,7 +445,7 @@ Wire.prototype._dispatch = function (words, at, chunk, gathered) {
       })
     case KIND_UNKNOWN: return this.emit('unknownmessage', source.subarray(c, c + words[at + 4]))
     case KIND_ERROR: {
-      const info = this._decoder.takeError()
+      const info = native.decoderTakeError(this._decoder)
       const err = new Error(info.message)
       err.code = info.code
       return this._onprotocolerror(err)
@@ -501,7 +501,7 @@ Wire.prototype._receive = function (chunk) {
   try {
     let from = 0
     do {
-      const gathered = this._decoder.receive(chunk, from, records.bytes)
+      const gathered = native.decoderReceive(this._decoder, chunk, from, records.bytes)
       const count = words[0]
       from = words[1]
       for (let i = 0; i < count && this._parsing; i++) {

@@ -50,34 +50,14 @@ fn invalid_arg(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
-#[napi]
+/// The decoder behind one wire.
 pub struct NativeDecoder {
     inner: Decoder,
     error: Option<DecodeError>,
 }
 
-#[napi]
 impl NativeDecoder {
-    #[napi(constructor)]
-    pub fn new(max_frame_len: Option<u32>) -> Self {
-        NativeDecoder {
-            inner: Decoder::new(max_frame_len.unwrap_or(DEFAULT_MAX_FRAME_LEN)),
-            error: None,
-        }
-    }
-
-    /// Decodes `chunk[from..]` into records in `out` (the bytes of a
-    /// `Uint32Array`, as many records as fit), sets record word 0 to the
-    /// record count and word 1 to the position reached, and returns the
-    /// gathered bytes a `FLAG_BUFFERED` record points into.
-    #[napi(ts_return_type = "Buffer | null")]
-    pub fn receive<'env>(
-        &mut self,
-        env: &'env Env,
-        chunk: &[u8],
-        from: u32,
-        mut out: BufferSlice,
-    ) -> Result<Option<BufferSlice<'env>>> {
+    fn receive(&mut self, chunk: &[u8], from: u32, out: &mut [u8]) -> Option<Vec<u8>> {
         let words = out.len() / 4;
         let capacity = words.saturating_sub(HEADER) / STRIDE;
         let mut pos = (from as usize).min(chunk.len());
@@ -86,10 +66,10 @@ impl NativeDecoder {
         while count < capacity {
             let at = HEADER + count * STRIDE;
             match self.inner.decode(chunk, &mut pos) {
-                Ok(Some(frame)) => put(&mut out, at, &record(&frame.kind, frame.origin)),
+                Ok(Some(frame)) => put(out, at, &record(&frame.kind, frame.origin)),
                 Ok(None) => break,
                 Err(err) => {
-                    put(&mut out, at, &[KIND_ERROR, 0, 0, 0, 0]);
+                    put(out, at, &[KIND_ERROR, 0, 0, 0, 0]);
                     self.error = Some(err);
                     count += 1;
                     break;
@@ -100,17 +80,48 @@ impl NativeDecoder {
             }
             count += 1;
         }
-        put(&mut out, 0, &[count as u32, pos as u32]);
+        put(out, 0, &[count as u32, pos as u32]);
         gathered
-            .map(|bytes| BufferSlice::copy_from(env, bytes))
-            .transpose()
     }
+}
 
-    /// The violation behind a `KIND_ERROR` record.
-    #[napi]
-    pub fn take_error(&mut self) -> Option<ProtocolError> {
-        self.error.take().as_ref().map(protocol_error)
-    }
+// The decoder crosses to JS as an `External` handle passed to free
+// functions, not as a `#[napi]` class: a call costs about half as much
+// (measured here on Node 20: 113 ns against 243 ns for a one-argument call),
+// and `decoderReceive` is called once per incoming chunk.
+
+/// A decoder for one wire, rejecting message bodies over `maxFrameLen`
+/// bytes (default 1 MiB).
+#[napi]
+pub fn decoder_new(max_frame_len: Option<u32>) -> External<NativeDecoder> {
+    External::new(NativeDecoder {
+        inner: Decoder::new(max_frame_len.unwrap_or(DEFAULT_MAX_FRAME_LEN)),
+        error: None,
+    })
+}
+
+/// Decodes `chunk[from..]` into records in `out` (the bytes of a
+/// `Uint32Array`, as many records as fit), sets record word 0 to the record
+/// count and word 1 to the position reached, and returns the gathered bytes
+/// a `FLAG_BUFFERED` record points into.
+#[napi(ts_return_type = "Buffer | null")]
+pub fn decoder_receive<'env>(
+    env: &'env Env,
+    decoder: &mut External<NativeDecoder>,
+    chunk: &[u8],
+    from: u32,
+    mut out: BufferSlice,
+) -> Result<Option<BufferSlice<'env>>> {
+    decoder
+        .receive(chunk, from, &mut out)
+        .map(|bytes| BufferSlice::copy_from(env, bytes))
+        .transpose()
+}
+
+/// The violation behind a `KIND_ERROR` record.
+#[napi]
+pub fn decoder_take_error(decoder: &mut External<NativeDecoder>) -> Option<ProtocolError> {
+    decoder.error.take().as_ref().map(protocol_error)
 }
 
 /// Writes `words` at word index `at` of a `Uint32Array`'s bytes.
