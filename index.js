@@ -10,7 +10,7 @@ const util = require('util')
 const speedometer = require('speedometer')
 const native = require('./binding.js')
 
-// Record layout of NativeDecoder#receive (see src/binding.rs).
+// Record layout of decoderReceive (see src/binding.rs).
 const HEADER = 2
 const STRIDE = 5
 const CAPACITY = 256

@@ -1,7 +1,7 @@
 //! The N-API layer: a newtype over the core's decoder and the encoder entry
 //! points `index.js` calls. No protocol logic lives here.
 //!
-//! Incoming bytes cross once per chunk: `receive` decodes every frame of the
+//! Incoming bytes cross once per chunk: `decoderReceive` decodes every frame of the
 //! chunk it has room for and writes one fixed-size record per frame into a
 //! `Uint32Array` the caller owns, so no JS object is made per message. A
 //! payload that lies inside the chunk is described by its offset (JS takes a
