@@ -133,7 +133,12 @@ declare namespace wireProtocol {
         download: (bytes: number) => void;
         /** The head request timed out (its callback got an error), see `setTimeout()`. */
         timeout: () => void;
-        /** An error occurred. */
+        /**
+         * The peer broke the protocol (`code` is `'ERR_PEER_WIRE_BAD_HANDSHAKE'`,
+         * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'` or `'ERR_PEER_WIRE_BAD_LENGTH'`); the wire is
+         * destroyed right after. Emitted only when someone listens, so code written for
+         * peer-wire-protocol, which never emitted `'error'`, is not crashed by it.
+         */
         error: (err: WireError) => void;
         /** The wire was destroyed or closed. */
         close: () => void;
