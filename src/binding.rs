@@ -131,7 +131,7 @@ fn put(out: &mut [u8], at: usize, words: &[u32]) {
     }
 }
 
-fn record(kind: &FrameKind<'_>, origin: Origin) -> [u32; STRIDE] {
+fn record(kind: &FrameKind<&[u8]>, origin: Origin) -> [u32; STRIDE] {
     let (base, flag) = match origin {
         Origin::Input(at) => (at as u32, 0),
         Origin::Buffered => (0, FLAG_BUFFERED),
@@ -165,7 +165,7 @@ fn record(kind: &FrameKind<'_>, origin: Origin) -> [u32; STRIDE] {
                 Message::Port(port) => [9, port as u32, 0, 0, 0],
                 Message::Extended { id, .. } => [20, id as u32, 0, payload_at, payload_len],
                 // The whole body, id byte included, as the reference emits it.
-                Message::Unknown { body } => [KIND_UNKNOWN, 0, 0, base, body.len() as u32],
+                Message::Unknown { .. } => [KIND_UNKNOWN, 0, 0, base, payload_len + 1],
             }
         }
     };
@@ -201,7 +201,7 @@ pub fn encode_message(
     b: u32,
     c: u32,
 ) -> Result<u32> {
-    let message = match kind {
+    let message: Message<&[u8]> = match kind {
         KIND_KEEP_ALIVE => Message::KeepAlive,
         0 => Message::Choke,
         1 => Message::Unchoke,

@@ -29,17 +29,29 @@ pub enum Origin {
     Buffered,
 }
 
+/// A handshake or a message; generic over the message payload like
+/// [`Message`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameKind<'a> {
+pub enum FrameKind<P> {
     Handshake(Handshake),
-    Message(Message<'a>),
+    Message(Message<P>),
+}
+
+impl<P> FrameKind<P> {
+    /// The same frame with the message payload (if any) mapped by `f`.
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> FrameKind<Q> {
+        match self {
+            FrameKind::Handshake(hs) => FrameKind::Handshake(hs),
+            FrameKind::Message(m) => FrameKind::Message(m.map(f)),
+        }
+    }
 }
 
 /// One decoded frame and where its bytes (the handshake, or the message body
 /// after the length prefix) lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
-    pub kind: FrameKind<'a>,
+    pub kind: FrameKind<&'a [u8]>,
     pub origin: Origin,
 }
 
@@ -273,7 +285,7 @@ pub(crate) mod tests {
     /// A session with every kind of frame.
     pub(crate) fn session() -> (Vec<u8>, Vec<Owned>) {
         let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
-        let messages = [
+        let messages: [Message<&[u8]>; 13] = [
             Message::Bitfield(&[0xff, 0x0f, 0x80]),
             Message::Interested,
             Message::Unchoke,
@@ -291,7 +303,10 @@ pub(crate) mod tests {
                 id: 0,
                 payload: b"d1:md6:ut_pexi1eee",
             },
-            Message::Unknown { body: &[99, 1, 2] },
+            Message::Unknown {
+                id: 99,
+                payload: &[1, 2],
+            },
             Message::NotInterested,
             Message::Choke,
         ];

@@ -174,33 +174,82 @@ impl Request {
     }
 }
 
-/// One message after the handshake. Payloads borrow the bytes they were
-/// decoded from.
+/// One message after the handshake, generic over its trailing bytes `P`:
+/// decoding yields `Message<&[u8]>`, borrowing the bytes it was decoded from;
+/// [`Message::map`] turns the payload into anything else (an owned buffer, a
+/// range) without restating the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Message<'a> {
+pub enum Message<P> {
     KeepAlive,
     Choke,
     Unchoke,
     Interested,
     NotInterested,
     Have(u32),
-    Bitfield(&'a [u8]),
+    Bitfield(P),
     Request(Request),
     Piece {
         piece: u32,
         offset: u32,
-        block: &'a [u8],
+        block: P,
     },
     Cancel(Request),
     Port(u16),
     Extended {
         id: u8,
-        payload: &'a [u8],
+        payload: P,
     },
-    /// An id this crate does not know; `body` starts with the id byte.
+    /// An id this crate does not know; `payload` is the body after the id.
     Unknown {
-        body: &'a [u8],
+        id: u8,
+        payload: P,
     },
+}
+
+impl<P> Message<P> {
+    /// The same message with its payload (if it has one) mapped by `f`.
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Message<Q> {
+        match self {
+            Message::KeepAlive => Message::KeepAlive,
+            Message::Choke => Message::Choke,
+            Message::Unchoke => Message::Unchoke,
+            Message::Interested => Message::Interested,
+            Message::NotInterested => Message::NotInterested,
+            Message::Have(index) => Message::Have(index),
+            Message::Bitfield(bits) => Message::Bitfield(f(bits)),
+            Message::Request(r) => Message::Request(r),
+            Message::Piece {
+                piece,
+                offset,
+                block,
+            } => Message::Piece {
+                piece,
+                offset,
+                block: f(block),
+            },
+            Message::Cancel(r) => Message::Cancel(r),
+            Message::Port(port) => Message::Port(port),
+            Message::Extended { id, payload } => Message::Extended {
+                id,
+                payload: f(payload),
+            },
+            Message::Unknown { id, payload } => Message::Unknown {
+                id,
+                payload: f(payload),
+            },
+        }
+    }
+
+    /// Where the payload starts inside the body (after the id byte and the
+    /// fixed fields); 0 for messages without one.
+    pub fn payload_offset(&self) -> usize {
+        match self {
+            Message::Bitfield(_) | Message::Unknown { .. } => 1,
+            Message::Extended { .. } => 2,
+            Message::Piece { .. } => 9,
+            _ => 0,
+        }
+    }
 }
 
 fn u32_at(body: &[u8], at: usize) -> u32 {
@@ -211,7 +260,7 @@ fn request_at(body: &[u8]) -> Request {
     Request::new(u32_at(body, 1), u32_at(body, 5), u32_at(body, 9))
 }
 
-impl<'a> Message<'a> {
+impl<'a> Message<&'a [u8]> {
     /// Decodes a message body (the bytes after the length prefix). An empty
     /// body is a keep-alive; an unknown id is data, not an error.
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
@@ -219,7 +268,10 @@ impl<'a> Message<'a> {
             return Ok(Message::KeepAlive);
         };
         let Some(id) = MessageId::from_u8(first) else {
-            return Ok(Message::Unknown { body });
+            return Ok(Message::Unknown {
+                id: first,
+                payload: &body[1..],
+            });
         };
         let rule = id.body_len();
         // Frames are bounded by the decoder's maximum, far below u32::MAX.
@@ -253,25 +305,17 @@ impl<'a> Message<'a> {
             },
         })
     }
+}
 
+impl<P: AsRef<[u8]>> Message<P> {
     /// The trailing variable-length part (empty for fixed-size messages).
-    pub fn payload(&self) -> &'a [u8] {
-        match *self {
-            Message::Bitfield(bits) => bits,
-            Message::Piece { block, .. } => block,
-            Message::Extended { payload, .. } => payload,
-            Message::Unknown { body } => &body[1..],
-            _ => &[],
-        }
-    }
-
-    /// Where [`Message::payload`] starts inside the body.
-    pub fn payload_offset(&self) -> usize {
+    pub fn payload(&self) -> &[u8] {
         match self {
-            Message::Bitfield(_) | Message::Unknown { .. } => 1,
-            Message::Extended { .. } => 2,
-            Message::Piece { .. } => 9,
-            _ => 0,
+            Message::Bitfield(p)
+            | Message::Piece { block: p, .. }
+            | Message::Extended { payload: p, .. }
+            | Message::Unknown { payload: p, .. } => p.as_ref(),
+            _ => &[],
         }
     }
 
@@ -334,7 +378,7 @@ impl<'a> Message<'a> {
                 out.put_u8(MessageId::Extended as u8);
                 out.put_u8(id);
             }
-            Message::Unknown { body } => out.put_u8(body[0]),
+            Message::Unknown { id, .. } => out.put_u8(id),
         }
     }
 
@@ -349,7 +393,7 @@ impl<'a> Message<'a> {
 mod tests {
     use super::*;
 
-    fn all_messages() -> Vec<Message<'static>> {
+    fn all_messages() -> Vec<Message<&'static [u8]>> {
         vec![
             Message::KeepAlive,
             Message::Choke,
@@ -377,7 +421,8 @@ mod tests {
                 payload: b"d1:md11:ut_metadatai1eee",
             },
             Message::Unknown {
-                body: &[42, 1, 2, 3],
+                id: 42,
+                payload: &[1, 2, 3],
             },
         ]
     }
@@ -398,16 +443,16 @@ mod tests {
     fn bytes_match_the_reference() {
         // Frames as peer-wire-protocol 0.7.1 writes them.
         let mut out = Vec::new();
-        Message::Have(3).encode(&mut out);
+        Message::<&[u8]>::Have(3).encode(&mut out);
         assert_eq!(out, [0, 0, 0, 5, 4, 0, 0, 0, 3]);
         out.clear();
-        Message::Port(0x1ae1).encode(&mut out);
+        Message::<&[u8]>::Port(0x1ae1).encode(&mut out);
         assert_eq!(out, [0, 0, 0, 3, 9, 0x1a, 0xe1]);
         out.clear();
-        Message::Interested.encode(&mut out);
+        Message::<&[u8]>::Interested.encode(&mut out);
         assert_eq!(out, [0, 0, 0, 1, 2]);
         out.clear();
-        Message::Request(Request::new(1, 2, 3)).encode(&mut out);
+        Message::<&[u8]>::Request(Request::new(1, 2, 3)).encode(&mut out);
         assert_eq!(out, [0, 0, 0, 13, 6, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
     }
 

@@ -74,61 +74,22 @@ pub enum Event {
     Port(u16),
     /// `'extended'`: a BEP 10 message; `payload` is not decoded.
     Extended { id: u8, payload: Bytes },
-    /// `'unknownmessage'`: a message id this crate does not know. `body`
-    /// starts with the id byte, as the reference's buffer does.
-    Unknown { body: Bytes },
+    /// `'unknownmessage'`: a message id this crate does not know, and the
+    /// body after it.
+    Unknown { id: u8, payload: Bytes },
 }
 
-/// A decoded frame without its data, so that the decoder's borrow of the
-/// input can end before the data is taken out of it as [`Bytes`].
-#[derive(Debug, Clone, Copy)]
-enum Head {
-    Handshake(Handshake),
-    KeepAlive,
-    Choke,
-    Unchoke,
-    Interested,
-    NotInterested,
-    Have(u32),
-    Bitfield,
-    Request(Request),
-    Piece { piece: u32, offset: u32 },
-    Cancel(Request),
-    Port(u16),
-    Extended(u8),
-    Unknown,
-}
+/// A decoded frame with its payload as a range inside the frame's body, so
+/// that the decoder's borrow of the input ends before the payload is taken
+/// out of it as [`Bytes`].
+type Head = FrameKind<Range<usize>>;
 
-impl Head {
-    /// The head of a frame, and where its data lies inside the frame's body.
-    fn of(kind: FrameKind<'_>) -> (Head, Option<Range<usize>>) {
-        let message = match kind {
-            FrameKind::Handshake(hs) => return (Head::Handshake(hs), None),
-            FrameKind::Message(message) => message,
-        };
-        let payload = |m: &Message<'_>| {
-            let start = m.payload_offset();
-            Some(start..start + m.payload().len())
-        };
-        match message {
-            Message::KeepAlive => (Head::KeepAlive, None),
-            Message::Choke => (Head::Choke, None),
-            Message::Unchoke => (Head::Unchoke, None),
-            Message::Interested => (Head::Interested, None),
-            Message::NotInterested => (Head::NotInterested, None),
-            Message::Have(index) => (Head::Have(index), None),
-            Message::Bitfield(_) => (Head::Bitfield, payload(&message)),
-            Message::Request(r) => (Head::Request(r), None),
-            Message::Piece { piece, offset, .. } => {
-                (Head::Piece { piece, offset }, payload(&message))
-            }
-            Message::Cancel(r) => (Head::Cancel(r), None),
-            Message::Port(port) => (Head::Port(port), None),
-            Message::Extended { id, .. } => (Head::Extended(id), payload(&message)),
-            // The whole body, id byte included.
-            Message::Unknown { body } => (Head::Unknown, Some(0..body.len())),
-        }
-    }
+fn head(kind: FrameKind<&[u8]>) -> Head {
+    let at = match &kind {
+        FrameKind::Message(m) => m.payload_offset(),
+        FrameKind::Handshake(_) => 0,
+    };
+    kind.map(|payload| at..at + payload.len())
 }
 
 /// Where the first request equal to `wanted` is: the search of the
@@ -306,11 +267,8 @@ impl Wire {
     pub fn poll_event(&mut self) -> Option<Result<Event, DecodeError>> {
         while !self.closed && !self.pending.is_empty() {
             let mut used = 0;
-            let (head, data, origin) = match self.decoder.decode(&self.pending, &mut used) {
-                Ok(Some(frame)) => {
-                    let (head, data) = Head::of(frame.kind);
-                    (head, data, frame.origin)
-                }
+            let (head, origin) = match self.decoder.decode(&self.pending, &mut used) {
+                Ok(Some(frame)) => (head(frame.kind), frame.origin),
                 // The decoder keeps the unfinished frame's bytes itself.
                 Ok(None) => {
                     self.pending.clear();
@@ -323,76 +281,78 @@ impl Wire {
                     return Some(Err(err));
                 }
             };
-            let data = self.take_data(used, origin, data);
-            if let Some(event) = self.apply(head, data) {
+            let frame = self.take_frame(used, origin, head);
+            if let Some(event) = self.apply(frame) {
                 return Some(Ok(event));
             }
         }
         None
     }
 
-    /// Consumes the first `used` received bytes and returns the frame's data
-    /// (at `data` inside its body) without copying it.
-    fn take_data(&mut self, used: usize, origin: Origin, data: Option<Range<usize>>) -> Bytes {
-        match origin {
-            Origin::Input(at) => match data {
-                Some(data) => self
-                    .pending
-                    .split_to(used)
-                    .freeze()
-                    .slice(at + data.start..at + data.end),
-                None => {
-                    self.pending.advance(used);
-                    Bytes::new()
-                }
-            },
-            Origin::Buffered => {
-                self.pending.advance(used);
-                // Taken even when unused, so that the decoder lets it go now.
-                let frame = self.decoder.take_buffered();
-                match (frame, data) {
-                    (Some(frame), Some(data)) => Bytes::from(frame).slice(data),
-                    _ => Bytes::new(),
-                }
+    /// Consumes the first `used` received bytes and returns the frame with
+    /// its payload as [`Bytes`] sharing the received buffer (no copy).
+    fn take_frame(&mut self, used: usize, origin: Origin, head: Head) -> FrameKind<Bytes> {
+        // Taken even when unused, so that the decoder lets it go now.
+        let gathered = match origin {
+            Origin::Input(_) => None,
+            Origin::Buffered => self.decoder.take_buffered(),
+        };
+        let mut consumed = false;
+        let pending = &mut self.pending;
+        let frame = head.map(|range| match origin {
+            Origin::Input(at) => {
+                consumed = true;
+                let taken = pending.split_to(used).freeze();
+                taken.slice(at + range.start..at + range.end)
             }
+            Origin::Buffered => gathered
+                .map(|body| Bytes::from(body).slice(range))
+                .unwrap_or_default(),
+        });
+        if !consumed {
+            self.pending.advance(used);
         }
+        frame
     }
 
     /// The reference's `_on*` handlers.
-    fn apply(&mut self, head: Head, data: Bytes) -> Option<Event> {
-        Some(match head {
-            Head::Handshake(hs) => {
+    fn apply(&mut self, frame: FrameKind<Bytes>) -> Option<Event> {
+        let message = match frame {
+            FrameKind::Handshake(hs) => {
                 self.peer_extensions = hs.extensions();
-                Event::Handshake {
+                return Some(Event::Handshake {
                     info_hash: hs.info_hash,
                     peer_id: hs.peer_id,
                     extensions: self.peer_extensions,
-                }
+                });
             }
-            Head::KeepAlive => Event::KeepAlive,
-            Head::Choke => {
+            FrameKind::Message(message) => message,
+        };
+        Some(match message {
+            Message::KeepAlive => Event::KeepAlive,
+            Message::Choke => {
                 self.peer_choking = true;
                 Event::Choke {
                     failed: self.requests.drain(..).collect(),
                 }
             }
-            Head::Unchoke => {
+            Message::Unchoke => {
                 self.peer_choking = false;
                 Event::Unchoke
             }
-            Head::Interested => {
+            Message::Interested => {
                 self.peer_interested = true;
                 Event::Interested
             }
-            Head::NotInterested => {
+            Message::NotInterested => {
                 self.peer_interested = false;
                 Event::Uninterested
             }
-            Head::Have(index) => {
+            Message::Have(index) => {
                 self.set_piece(index);
                 Event::Have(index)
             }
-            Head::Bitfield => {
+            Message::Bitfield(data) => {
                 if self.peer_pieces.len() < data.len() {
                     self.peer_pieces.resize(data.len(), 0);
                 }
@@ -400,20 +360,24 @@ impl Wire {
                 self.peer_pieces_len = self.peer_pieces_len.max(8 * data.len());
                 Event::Bitfield(data)
             }
-            Head::Request(request) => {
+            Message::Request(request) => {
                 if self.am_choking {
                     return None;
                 }
                 self.peer_requests.push(request);
                 Event::Request(request)
             }
-            Head::Cancel(request) => {
+            Message::Cancel(request) => {
                 if let Some(i) = position_of(&self.peer_requests, &request) {
                     self.peer_requests.remove(i);
                 }
                 Event::Cancel(request)
             }
-            Head::Piece { piece, offset } => {
+            Message::Piece {
+                piece,
+                offset,
+                block: data,
+            } => {
                 // A block is shorter than the maximum frame length, a u32.
                 let wanted = Request::new(piece, offset, data.len() as u32);
                 let matched =
@@ -426,9 +390,9 @@ impl Wire {
                     matched,
                 }
             }
-            Head::Port(port) => Event::Port(port),
-            Head::Extended(id) => Event::Extended { id, payload: data },
-            Head::Unknown => Event::Unknown { body: data },
+            Message::Port(port) => Event::Port(port),
+            Message::Extended { id, payload } => Event::Extended { id, payload },
+            Message::Unknown { id, payload } => Event::Unknown { id, payload },
         })
     }
 
@@ -458,7 +422,7 @@ impl Wire {
     }
 
     /// Queues a message, unless the wire is closed (the reference's `_push`).
-    fn send(&mut self, message: Message<'_>) {
+    fn send(&mut self, message: Message<&[u8]>) {
         if !self.closed {
             message.encode(&mut self.outgoing);
         }
@@ -929,7 +893,7 @@ mod tests {
         let mut pair = Pair::connected();
         // b looks unchoked to a, but b itself still chokes.
         let mut unchoke = Vec::new();
-        Message::Unchoke.encode(&mut unchoke);
+        Message::<&[u8]>::Unchoke.encode(&mut unchoke);
         pair.a.receive(&unchoke);
         assert_eq!(pair.a.poll_event(), Some(Ok(Event::Unchoke)));
         pair.a.request(Request::new(0, 0, 1)).unwrap();
@@ -1031,9 +995,13 @@ mod tests {
         a.choke();
         a.unchoke();
         let mut bytes = all_bytes(&mut a);
-        Message::Request(Request::new(1, 0, 16384)).encode(&mut bytes);
-        Message::Cancel(Request::new(1, 0, 16384)).encode(&mut bytes);
-        Message::Unknown { body: &[99, 1, 2] }.encode(&mut bytes);
+        Message::<&[u8]>::Request(Request::new(1, 0, 16384)).encode(&mut bytes);
+        Message::<&[u8]>::Cancel(Request::new(1, 0, 16384)).encode(&mut bytes);
+        Message::Unknown {
+            id: 99,
+            payload: &[1, 2],
+        }
+        .encode(&mut bytes);
         bytes
     }
 
@@ -1069,7 +1037,8 @@ mod tests {
             matched: Some(Request::new(0, 16384, 300)),
         }));
         assert!(whole.contains(&Event::Unknown {
-            body: Bytes::from_static(&[99, 1, 2])
+            id: 99,
+            payload: Bytes::from_static(&[1, 2])
         }));
         assert_eq!(b.downloaded(), 305);
         assert!(b.requests().is_empty() && b.peer_requests().is_empty());
