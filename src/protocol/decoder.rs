@@ -189,8 +189,9 @@ impl Decoder {
                     }));
                 }
                 ReadState::Body(_) => {
-                    let checked = Message::decode(self.unit(input, origin, need)).map(|_| ());
-                    if let Err(err) = checked {
+                    // Validated first, so that the error path needs no
+                    // borrow of the body returned on the success path.
+                    if let Err(err) = Message::validate(self.unit(input, origin, need)) {
                         return Err(self.fail(err));
                     }
                     self.finish_unit(origin);
@@ -198,7 +199,7 @@ impl Decoder {
                         Origin::Input(at) => &input[at..at + need],
                         Origin::Buffered => &self.partial[..],
                     };
-                    let message = Message::decode(body).expect("checked above");
+                    let message = Message::decode(body).expect("validated above");
                     return Ok(Some(Frame {
                         kind: FrameKind::Message(message),
                         origin,

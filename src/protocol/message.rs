@@ -261,9 +261,31 @@ fn request_at(body: &[u8]) -> Request {
 }
 
 impl<'a> Message<&'a [u8]> {
+    /// Checks a message body's length against its id's rule, without
+    /// decoding it; [`Message::decode`] succeeds exactly when this does.
+    pub fn validate(body: &[u8]) -> Result<(), DecodeError> {
+        let Some(id) = body.first().and_then(|&first| MessageId::from_u8(first)) else {
+            return Ok(());
+        };
+        let rule = id.body_len();
+        // Frames are bounded by the decoder's maximum, far below u32::MAX.
+        let received = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        if rule.admits(received) {
+            Ok(())
+        } else {
+            Err(DecodeError::BadLength {
+                id: id as u8,
+                name: id.name(),
+                expected: rule,
+                received,
+            })
+        }
+    }
+
     /// Decodes a message body (the bytes after the length prefix). An empty
     /// body is a keep-alive; an unknown id is data, not an error.
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        Message::validate(body)?;
         let Some(&first) = body.first() else {
             return Ok(Message::KeepAlive);
         };
@@ -273,17 +295,6 @@ impl<'a> Message<&'a [u8]> {
                 payload: &body[1..],
             });
         };
-        let rule = id.body_len();
-        // Frames are bounded by the decoder's maximum, far below u32::MAX.
-        let received = u32::try_from(body.len()).unwrap_or(u32::MAX);
-        if !rule.admits(received) {
-            return Err(DecodeError::BadLength {
-                id: first,
-                name: id.name(),
-                expected: rule,
-                received,
-            });
-        }
         Ok(match id {
             MessageId::Choke => Message::Choke,
             MessageId::Unchoke => Message::Unchoke,
