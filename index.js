@@ -10,15 +10,17 @@ const util = require('util')
 const speedometer = require('speedometer')
 const native = require('./binding.js')
 
-// Record layout of decoderReceive (see src/binding.rs).
-const HEADER = 2
-const STRIDE = 5
+// Record layout of decoderReceive, as src/binding.rs exports it.
+const {
+  RECORD_HEADER: HEADER,
+  RECORD_STRIDE: STRIDE,
+  KIND_KEEP_ALIVE,
+  KIND_HANDSHAKE,
+  KIND_UNKNOWN,
+  KIND_ERROR,
+  FLAG_BUFFERED
+} = native
 const CAPACITY = 256
-const KIND_KEEP_ALIVE = 64
-const KIND_HANDSHAKE = 65
-const KIND_UNKNOWN = 66
-const KIND_ERROR = 67
-const FLAG_BUFFERED = 0x100
 
 // Record arrays are lent per call. Dispatch can nest (a handler on one wire
 // writes synchronously into another), so they come from a pool, not a global.

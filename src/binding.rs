@@ -18,18 +18,28 @@ use crate::protocol::{
     HANDSHAKE_LEN,
 };
 
-/// Record layout, shared with index.js: a header `[count, position]`, then
-/// `count` records of `[kind, a, b, c, d]`.
-const HEADER: usize = 2;
-const STRIDE: usize = 5;
-/// Record kinds besides message ids 0 to 9 and 20.
-const KIND_KEEP_ALIVE: u32 = 64;
-const KIND_HANDSHAKE: u32 = 65;
-const KIND_UNKNOWN: u32 = 66;
-const KIND_ERROR: u32 = 67;
+// Record layout, exported so that index.js reads it from here rather than
+// restating it: a header `[count, position]`, then `count` records of
+// `[kind, a, b, c, d]`. Kinds are message ids 0 to 9 and 20, or these.
+#[napi]
+pub const RECORD_HEADER: u32 = 2;
+#[napi]
+pub const RECORD_STRIDE: u32 = 5;
+#[napi]
+pub const KIND_KEEP_ALIVE: u32 = 64;
+#[napi]
+pub const KIND_HANDSHAKE: u32 = 65;
+#[napi]
+pub const KIND_UNKNOWN: u32 = 66;
+#[napi]
+pub const KIND_ERROR: u32 = 67;
 /// Set on `kind` when the record's offsets point into the returned Buffer
 /// rather than into the chunk.
-const FLAG_BUFFERED: u32 = 0x100;
+#[napi]
+pub const FLAG_BUFFERED: u32 = 0x100;
+
+const HEADER: usize = RECORD_HEADER as usize;
+const STRIDE: usize = RECORD_STRIDE as usize;
 
 /// A protocol violation, as index.js turns it into an `Error` with `code`.
 #[napi(object)]
