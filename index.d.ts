@@ -36,6 +36,27 @@ declare namespace wireProtocol {
          * `downloadSpeed()` are averaged. Defaults to 5.
          */
         speed?: number;
+        /**
+         * Largest message the peer may send, in bytes (the 4-byte length prefix,
+         * i.e. the id byte and the body). A longer one is rejected from its prefix
+         * alone, before any of it is buffered, with `'ERR_PEER_WIRE_FRAME_TOO_LARGE'`.
+         * It also bounds `peerPieces` to `8 * (maxFrameLength - 1)` pieces, the
+         * largest bitfield such a message can carry. An integer from 1 to 2^32 - 1;
+         * defaults to 1048576 (1 MiB, libtorrent's bound).
+         */
+        maxFrameLength?: number;
+        /**
+         * Most requests from the peer that may wait for an answer (`peerRequests`);
+         * further ones are dropped and counted in `droppedRequests`. Defaults to 2000
+         * (libtorrent's `max_allowed_in_request_queue`).
+         */
+        maxPeerRequests?: number;
+        /**
+         * Longest block the peer may request, in bytes; longer requests, and requests
+         * of length 0, are dropped and counted in `droppedRequests`. An integer from 1
+         * to 2^32 - 1; defaults to 131072 (128 KiB).
+         */
+        maxBlockLength?: number;
     }
 
     /** Extension flags exchanged in the handshake. */
@@ -83,18 +104,26 @@ declare namespace wireProtocol {
     type PeerRequest = Request<RespondCallback>;
 
     /**
-     * Which pieces the peer has: `peerPieces[i]` is `true` if the peer has piece `i`
-     * (from its bitfield and have messages); unknown indexes read as `undefined`.
-     * Compatible with the array of booleans used by peer-wire-protocol.
+     * Which pieces the peer has, stored as one bit per piece. It reads like the
+     * array of booleans of peer-wire-protocol 0.7.1 (`Array.isArray()` is true, and
+     * the Array methods work): `peerPieces[i]` is `true` if the peer has piece `i`,
+     * `false` where its bitfield says it has not, `undefined` where nothing was
+     * said. Indexes from `8 * (maxFrameLength - 1)` up are not kept (a `'have'`
+     * for one is still emitted).
      */
-    interface PeerPieces {
+    interface PeerPieces extends Iterable<boolean | undefined> {
         readonly [index: number]: boolean | undefined;
         readonly length: number;
+        /** Whether the peer has piece `index`: the fast way to ask (no index lookup through a proxy). */
+        get(index: number): boolean;
     }
+
+    /** The code of an error from a peer that broke the protocol. */
+    type ProtocolErrorCode = 'ERR_PEER_WIRE_BAD_HANDSHAKE' | 'ERR_PEER_WIRE_FRAME_TOO_LARGE' | 'ERR_PEER_WIRE_BAD_LENGTH';
 
     /** An error emitted by a wire; `code` is set when the error has a specific cause. */
     interface WireError extends Error {
-        code?: string;
+        code?: ProtocolErrorCode | string;
     }
 
     /** Listener signatures of the events a {@link Wire} emits. */
@@ -135,9 +164,12 @@ declare namespace wireProtocol {
         timeout: () => void;
         /**
          * The peer broke the protocol (`code` is `'ERR_PEER_WIRE_BAD_HANDSHAKE'`,
-         * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'` or `'ERR_PEER_WIRE_BAD_LENGTH'`); the wire is
-         * destroyed right after. Emitted only when someone listens, so code written for
-         * peer-wire-protocol, which never emitted `'error'`, is not crashed by it.
+         * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'` or `'ERR_PEER_WIRE_BAD_LENGTH'`, and the
+         * message names the limit and the value). Parsing has stopped; the wire is
+         * destroyed right after (`'close'`, then pending request callbacks get
+         * "wire is closed"). Emitted only when someone listens, so code written for
+         * peer-wire-protocol, which never emitted `'error'`, is not crashed by it;
+         * the error is kept in `wire.protocolError` either way.
          */
         error: (err: WireError) => void;
         /** The wire was destroyed or closed. */
@@ -194,6 +226,19 @@ declare namespace wireProtocol {
         uploaded: number;
         /** Number of block bytes downloaded from the peer. */
         downloaded: number;
+        /**
+         * Requests from the peer dropped without reaching a `'request'` listener:
+         * of length 0, longer than `maxBlockLength`, or past `maxPeerRequests`.
+         */
+        droppedRequests: number;
+        /** Why the peer's bytes were rejected, once they were; `null` until then. */
+        protocolError: WireError | null;
+        /** The limit in force (see {@link WireOptions.maxFrameLength}). */
+        readonly maxFrameLength: number;
+        /** The limit in force (see {@link WireOptions.maxPeerRequests}); may be changed at any time. */
+        maxPeerRequests: number;
+        /** The limit in force (see {@link WireOptions.maxBlockLength}); may be changed at any time. */
+        maxBlockLength: number;
 
         /** Current upload speed, in bytes per second. */
         uploadSpeed(): number;
@@ -203,7 +248,8 @@ declare namespace wireProtocol {
         /**
          * Sends our handshake; this must be the first message. `infoHash` is 20 bytes
          * (or a 40-char hex string), `peerId` is 20 bytes (or a 20-char string).
-         * Throws if either is not 20 bytes long.
+         * Throws a `RangeError` if either is not 20 bytes long, a `TypeError` if
+         * either is neither bytes nor a string.
          */
         handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: HandshakeExtensions): void;
         /** Chokes the peer (drops its pending requests). No-op if already choking. */

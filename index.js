@@ -143,6 +143,150 @@ function bencode (value, out) {
   throw new TypeError(`cannot bencode ${value === null ? 'null' : typeof value}`)
 }
 
+// Limits on what a peer may make this wire hold; each can be overridden in
+// the factory options.
+const DEFAULTS = {
+  maxFrameLength: 1024 * 1024, // libtorrent's bound on one message
+  maxPeerRequests: 2000, // libtorrent's max_allowed_in_request_queue
+  maxBlockLength: 128 * 1024
+}
+function limit (opts, name, min, max) {
+  const value = opts[name]
+  if (value === undefined) return DEFAULTS[name]
+  if (typeof value !== 'number') {
+    throw new TypeError(`opts.${name} must be a number, got ${typeof value}`)
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`opts.${name} must be an integer from ${min} to ${max}, got ${value}`)
+  }
+  return value
+}
+
+// The peer's pieces, one bit each (most significant bit first, as a
+// bitfield message carries them), in a Uint8Array grown by doubling. Indexes
+// read as 0.7.1's array does: true or false where a bitfield covered them,
+// true where a have set them, undefined elsewhere. Only indexes below the
+// largest bitfield a frame can carry (8 * (maxFrameLength - 1)) are kept: a
+// have beyond that is still emitted, but would cost memory for nothing.
+function PieceBits (maxPieces) {
+  this.bytes = EMPTY
+  this.covered = 0 // indexes below this were set by a bitfield
+  this.length = 0 // 0.7.1's array length: one past the highest index set
+  this.max = maxPieces
+}
+const EMPTY = new Uint8Array(0)
+
+PieceBits.prototype.grow = function (size) {
+  if (size <= this.bytes.length) return
+  let next = Math.max(64, this.bytes.length * 2)
+  while (next < size) next *= 2
+  next = Math.min(next, Math.ceil(this.max / 8))
+  const bytes = new Uint8Array(Math.max(next, size))
+  bytes.set(this.bytes)
+  this.bytes = bytes
+}
+
+PieceBits.prototype.has = function (i) {
+  return i < 8 * this.bytes.length && (this.bytes[i >>> 3] & (128 >>> (i & 7))) !== 0
+}
+
+PieceBits.prototype.value = function (i) {
+  if (this.has(i)) return true
+  return i < this.covered ? false : undefined
+}
+
+PieceBits.prototype.set = function (i, bit) {
+  if (i >= this.max) return
+  if (bit) {
+    this.grow((i >>> 3) + 1)
+    this.bytes[i >>> 3] |= 128 >>> (i & 7)
+  } else if (i < 8 * this.bytes.length) {
+    this.bytes[i >>> 3] &= ~(128 >>> (i & 7))
+  }
+  if (i >= this.length) this.length = i + 1
+}
+
+PieceBits.prototype.setBitfield = function (buffer) {
+  const bits = Math.min(8 * buffer.length, this.max)
+  const size = Math.ceil(bits / 8)
+  this.grow(size)
+  this.bytes.set(size === buffer.length ? buffer : buffer.subarray(0, size))
+  if (bits > this.covered) this.covered = bits
+  if (bits > this.length) this.length = bits
+}
+
+// wire.peerPieces: 0.7.1's array of booleans, read and written by index
+// (`peerPieces[i]`), with `length` and the Array methods, stored as bits.
+// `peerPieces.get(i)` is the fast way to ask (no proxy trap per index).
+const BITS = Symbol('peer-wire-native.pieceBits')
+function indexOf (key) {
+  if (typeof key !== 'string') return -1
+  const c = key.charCodeAt(0)
+  if (c < 48 || c > 57) return -1
+  const i = Number(key)
+  return i <= U32 - 1 && String(i) === key ? i : -1
+}
+const piecesMethods = {
+  get (i) {
+    return this[BITS].has(i)
+  }
+}
+// util.inspect looks at a proxy's target, so this sits on the target.
+function inspectPieces (depth, options, inspect) {
+  const bits = this[BITS]
+  const shown = []
+  for (let i = 0; i < Math.min(bits.length, 100); i++) shown.push(bits.value(i))
+  if (bits.length > 100) shown.push(`... ${bits.length - 100} more`)
+  return `PeerPieces(${bits.length}) ${inspect(shown, options)}`
+}
+const piecesHandler = {
+  get (target, key, receiver) {
+    const i = indexOf(key)
+    if (i >= 0) return target[BITS].value(i)
+    if (key === 'length') return target[BITS].length
+    if (key === BITS) return target[BITS]
+    if (Object.prototype.hasOwnProperty.call(piecesMethods, key)) return piecesMethods[key]
+    return Reflect.get(target, key, receiver)
+  },
+  set (target, key, value, receiver) {
+    const i = indexOf(key)
+    if (i >= 0) {
+      target[BITS].set(i, !!value)
+      return true
+    }
+    if (key === 'length') {
+      const bits = target[BITS]
+      const length = Number(value)
+      if (!(length >= 0 && length <= U32)) return false
+      for (let j = length; j < Math.min(bits.length, 8 * bits.bytes.length); j++) bits.set(j, false)
+      bits.length = length
+      if (bits.covered > length) bits.covered = length
+      return true
+    }
+    return Reflect.set(target, key, value, receiver)
+  },
+  has (target, key) {
+    const i = indexOf(key)
+    if (i >= 0) return target[BITS].value(i) !== undefined
+    return Reflect.has(target, key)
+  },
+  deleteProperty (target, key) {
+    const i = indexOf(key)
+    if (i >= 0) {
+      const bits = target[BITS]
+      if (bits.has(i)) bits.bytes[i >>> 3] &= ~(128 >>> (i & 7))
+      return true
+    }
+    return Reflect.deleteProperty(target, key)
+  }
+}
+function peerPieces (bits) {
+  const target = []
+  Object.defineProperty(target, BITS, { value: bits })
+  Object.defineProperty(target, util.inspect.custom, { value: inspectPieces })
+  return new Proxy(target, piecesHandler)
+}
+
 function pull (requests, piece, offset, length) {
   for (let i = 0; i < requests.length; i++) {
     const req = requests[i]
@@ -174,13 +318,17 @@ function onfinish () {
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
   if (!opts) opts = {}
+  const maxFrameLength = limit(opts, 'maxFrameLength', 1, U32)
+  const maxPeerRequests = limit(opts, 'maxPeerRequests', 0, Number.MAX_SAFE_INTEGER)
+  const maxBlockLength = limit(opts, 'maxBlockLength', 1, U32)
   Duplex.call(this)
 
   this.amChoking = true
   this.amInterested = false
   this.peerChoking = true
   this.peerInterested = false
-  this.peerPieces = []
+  this._pieces = new PieceBits(Math.min(8 * (maxFrameLength - 1), U32))
+  this.peerPieces = peerPieces(this._pieces)
   this.peerExtensions = {}
   this.peerAddress = null // external
 
@@ -192,13 +340,20 @@ function Wire (opts) {
 
   this.requests = []
   this.peerRequests = []
+  this.droppedRequests = 0 // peer requests over the limits, never emitted
+  this.protocolError = null // why the peer's bytes were rejected, if they were
+
+  // fixed: the decoder was made with it
+  Object.defineProperty(this, 'maxFrameLength', { value: maxFrameLength, enumerable: true })
+  this.maxPeerRequests = maxPeerRequests
+  this.maxBlockLength = maxBlockLength
 
   this._keepAlive = null
   this._finished = false
   this._closed = false
   this._parsing = true
   this._timeout = 0
-  this._decoder = native.decoderNew()
+  this._decoder = native.decoderNew(maxFrameLength)
 
   const self = this
   this._ontimeout = function () {
@@ -218,7 +373,8 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
   if (typeof peerId === 'string') peerId = Buffer.from(peerId)
   checkBytes('infoHash', infoHash)
   checkBytes('peerId', peerId)
-  if (infoHash.length !== 20 || peerId.length !== 20) throw new Error('infoHash and peerId MUST have length 20')
+  // 0.7.1's message, as a RangeError (still an Error).
+  if (infoHash.length !== 20 || peerId.length !== 20) throw new RangeError('infoHash and peerId MUST have length 20')
   reserve(MAX_HANDSHAKE)
   this._push(cut(native.encodeHandshake(slab, slabAt, infoHash, peerId, !!(extensions && extensions.dht))))
 }
@@ -324,10 +480,12 @@ Wire.prototype.setTimeout = function (ms, fn) {
   if (fn) this.on('timeout', fn)
 }
 
-// Emits 'close' at once (the reference's behaviour), then ends the stream.
-// Node's autoDestroy calls destroy() again after 'end' and 'finish': that
-// second call must not emit 'close' again.
+// Stops parsing at once (no further events from the chunk being read), emits
+// 'close' (the reference's behaviour), then ends the stream. Node's
+// autoDestroy calls destroy() again after 'end' and 'finish': that second
+// call must not emit 'close' again.
 Wire.prototype.destroy = function () {
+  this._parsing = false
   if (!this._closed) {
     this._closed = true
     this.emit('close')
@@ -364,20 +522,21 @@ Wire.prototype._onunchoke = function () {
 }
 
 Wire.prototype._onbitfield = function (buffer) {
-  const pieces = this.peerPieces
-  for (let i = 0; i < 8 * buffer.length; i++) {
-    pieces[i] = (buffer[i >> 3] & (128 >> (i & 7))) !== 0
-  }
+  this._pieces.setBitfield(buffer)
   this.emit('bitfield', buffer)
 }
 
 Wire.prototype._onhave = function (i) {
-  this.peerPieces[i] = true
+  this._pieces.set(i, true)
   this.emit('have', i)
 }
 
 Wire.prototype._onrequest = function (i, offset, length) {
   if (this.amChoking) return
+  if (length === 0 || length > this.maxBlockLength || this.peerRequests.length >= this.maxPeerRequests) {
+    this.droppedRequests++
+    return
+  }
 
   const self = this
   const respond = function (err, buffer) {
@@ -415,6 +574,7 @@ Wire.prototype._onextended = function (id, ext) {
 // the wire in order (pending request callbacks get 'wire is closed').
 Wire.prototype._onprotocolerror = function (err) {
   this._parsing = false
+  this.protocolError = err
   if (this.listenerCount('error') > 0) this.emit('error', err)
   this.destroy()
 }
@@ -484,14 +644,19 @@ Wire.prototype._pushWithPayload = function (header, payload) {
 const MAX_SLICE = 64 * 1024 * 1024
 
 Wire.prototype._write = function (chunk, encoding, callback) {
-  if (chunk.length <= MAX_SLICE) {
-    if (this._parsing) this._receive(chunk)
-  } else {
-    for (let at = 0; at < chunk.length && this._parsing; at += MAX_SLICE) {
-      this._receive(chunk.subarray(at, at + MAX_SLICE))
+  // The callback runs even when a listener throws, or the stream could
+  // never finish (and pending request callbacks never fail).
+  try {
+    if (chunk.length <= MAX_SLICE) {
+      if (this._parsing) this._receive(chunk)
+    } else {
+      for (let at = 0; at < chunk.length && this._parsing; at += MAX_SLICE) {
+        this._receive(chunk.subarray(at, at + MAX_SLICE))
+      }
     }
+  } finally {
+    callback()
   }
-  callback()
 }
 
 // One native call per chunk (more only when a chunk holds more than CAPACITY
@@ -510,6 +675,13 @@ Wire.prototype._receive = function (chunk) {
         this._dispatch(words, HEADER + i * STRIDE, chunk, gathered)
       }
     } while (from < chunk.length && this._parsing)
+  } catch (err) {
+    // A listener threw. The rest of the chunk is already decoded and can no
+    // longer be delivered in order, so the wire ends (pending callbacks get
+    // 'wire is closed'); the exception goes on to the caller, as from any
+    // EventEmitter.
+    this.destroy()
+    throw err
   } finally {
     recordPool.push(records)
   }

@@ -31,9 +31,14 @@
 // bitfield(Buffer) works (it is broken in the reference on Node >= 18, so it
 // is never called on the reference), objects given to extended() are bencoded
 // with sorted keys (only objects whose keys are already sorted are compared),
-// arguments are checked (only valid arguments are generated), and
+// arguments are checked (only valid arguments are generated),
 // malformed messages from the peer are protocol errors (only valid
-// streams are generated here).
+// streams are generated here), and peerPieces keeps only indexes below
+// 8 * (maxFrameLength - 1), the largest bitfield a frame can carry (indexes
+// past it are left out of the comparison, on both sides). Peer requests of
+// length 0, over maxBlockLength or past maxPeerRequests are dropped: wires
+// that receive are made with those two limits lifted (the reference ignores
+// the options), since the streams here request any length but 0.
 
 const { describe, test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -44,6 +49,7 @@ const Ref = require('peer-wire-protocol')
 const IMPL_ID = process.env.PWN_IMPL || '..'
 const Impl = require(IMPL_ID)
 const IMPL_IS_REF = Impl === Ref
+const NO_REQUEST_LIMITS = { maxPeerRequests: Number.MAX_SAFE_INTEGER, maxBlockLength: 0xffffffff }
 
 // ---------------------------------------------------------------------------
 // seeded PRNG
@@ -157,18 +163,31 @@ function reqList (list) {
 }
 
 const PIECES_FULL_LIMIT = 512
+const PIECES_KEPT = 8 * (1024 * 1024 - 1)
+
+// peerPieces.length counting only the indexes peerPieces keeps. The
+// reference's is a sparse Array whose length may come from a larger index.
+function keptLength (pp) {
+  if (pp.length <= PIECES_KEPT) return pp.length
+  let max = -1
+  for (const key of Object.keys(pp)) {
+    const i = Number(key)
+    if (i < PIECES_KEPT && i > max) max = i
+  }
+  return max + 1
+}
 
 // peerPieces: its length and every index up to PIECES_FULL_LIMIT (holes read
 // as undefined), plus the probe indexes (indexes mentioned by the inputs, and
 // their neighbours) when it is longer or they lie beyond its length.
 function piecesView (pp, probe) {
-  const len = pp.length
+  const len = keptLength(pp)
   const values = []
   const full = Math.min(len, PIECES_FULL_LIMIT)
   for (let i = 0; i < full; i++) values.push(pp[i])
   const extra = []
   if (probe) {
-    for (const i of probe) if (i >= full) extra.push([i, pp[i]])
+    for (const i of probe) if (i >= full && i < PIECES_KEPT) extra.push([i, pp[i]])
   }
   return { length: len, values, extra }
 }
@@ -682,6 +701,7 @@ function genIncoming (rng, { maxMessages, maxBlock, bigBlocks }) {
         const t = peerReqs.length && rng.bool(0.3)
           ? rng.pick(peerReqs)
           : rng.bool(0.8) ? smallTriple() : [rng.u32ish(), rng.u32ish(), rng.u32ish()]
+        if (t[2] === 0) t[2] = 1 // a zero-length request is dropped (a difference)
         peerReqs.push(t)
         bytes = enc.request(...t)
         break
@@ -761,10 +781,12 @@ function respondTo (w, rrng, i, offset, length, respond) {
       break
     }
     case 'destroy': {
-      // close the wire from inside the handler: the rest of the chunk being
-      // parsed still counts; later writes are writes after end
+      // close the wire once the current write has been parsed (later writes
+      // are writes after end). Destroying inside the handler differs on
+      // purpose: the reference goes on parsing the chunk, ours stops at once
+      // (api.test.js and hostile.test.js test that).
       const b = block()
-      w.destroy()
+      setImmediate(() => w.destroy())
       respond(null, b)
       break
     }
@@ -773,7 +795,7 @@ function respondTo (w, rrng, i, offset, length, respond) {
 
 // chunks: array of [start, end, yieldAfter]
 async function runIncoming (W, spec, chunks) {
-  const w = W()
+  const w = W(NO_REQUEST_LIMITS)
   const { log, cb, result } = observe(w, spec.probe)
   const cfg = spec.config
   const rrng = new Rng(cfg.responderSeed)
@@ -944,7 +966,8 @@ function genPair (rng) {
         break
       case 'have': { const i = rng.int(300); probe.push(i); ops.push({ side, op: 'have', i }); break }
       case 'request': {
-        const t = pools[side].length && rng.bool(0.2) ? rng.pick(pools[side]) : [rng.int(8), rng.int(4) * 16384, rng.int(200)]
+        // length 1 and up: a zero-length request is dropped (a difference)
+        const t = pools[side].length && rng.bool(0.2) ? rng.pick(pools[side]) : [rng.int(8), rng.int(4) * 16384, 1 + rng.int(199)]
         pools[side].push(t)
         ops.push({ side, op: 'request', args: t, withCallback: true })
         break
@@ -966,7 +989,7 @@ function genPair (rng) {
 }
 
 async function runPair (W, spec) {
-  const wires = { a: W(), b: W() }
+  const wires = { a: W(NO_REQUEST_LIMITS), b: W(NO_REQUEST_LIMITS) }
   const obs = {}
   for (const side of ['a', 'b']) {
     const w = wires[side]

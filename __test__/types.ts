@@ -36,6 +36,24 @@ pwp({ sped: 5 });
 // @ts-expect-error options must be an object
 pwp(5);
 
+// Limits on what a peer may make the wire hold.
+const guarded = pwp({ maxFrameLength: 4 * 1024 * 1024, maxPeerRequests: 500, maxBlockLength: 16384 });
+expectType<number>(guarded.maxFrameLength);
+expectType<number>(guarded.droppedRequests);
+guarded.maxPeerRequests = 100;
+// @ts-expect-error the frame limit is fixed when the wire is made
+guarded.maxFrameLength = 1;
+// @ts-expect-error a limit is a number of bytes
+pwp({ maxFrameLength: '1MiB' });
+guarded.on('close', () => {
+    const err = guarded.protocolError;
+    if (err && err.code === 'ERR_PEER_WIRE_FRAME_TOO_LARGE') console.error(err.message);
+});
+const hasFirst: boolean = guarded.peerPieces.get(0);
+const pieceList: Array<boolean | undefined> = [...guarded.peerPieces];
+void hasFirst;
+void pieceList;
+
 // A Wire is a Duplex stream.
 const asDuplex: Duplex = w1;
 pipeline(w2, w6, (err) => {
