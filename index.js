@@ -21,6 +21,7 @@ const {
   FLAG_BUFFERED
 } = native
 const CAPACITY = 256
+const U32 = 0xffffffff
 
 // Record arrays are lent per call. Dispatch can nest (a handler on one wire
 // writes synchronously into another), so they come from a pool, not a global.
@@ -55,6 +56,9 @@ function encodeMessage (kind, a, b, c) {
   return cut(native.encodeMessage(slab, slabAt, kind, a, b, c))
 }
 function encodeHeader (kind, a, b, payload) {
+  if (payload.length > U32 - 13) {
+    throw new RangeError(`a payload of ${payload.length} bytes does not fit a message (at most ${U32 - 13})`)
+  }
   reserve(13)
   return cut(native.encodeHeader(slab, slabAt, kind, a, b, payload))
 }
@@ -80,7 +84,6 @@ function checkUint (name, value, max) {
     throw new RangeError(`${name} must be an integer from 0 to ${max}, got ${value}`)
   }
 }
-const U32 = 0xffffffff
 function isBytes (value) {
   return value instanceof Uint8Array
 }

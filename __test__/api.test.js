@@ -8,15 +8,7 @@ const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const { Duplex } = require('node:stream')
 const pwp = require('..')
-
-const HASH = Buffer.alloc(20, 0xab)
-const ID = Buffer.from('-PW0001-123456789012')
-
-function handshakeBytes () {
-  const w = pwp()
-  w.handshake(HASH, ID)
-  return w.read()
-}
+const { HASH, ID, handshakeBytes } = require('./peer.js')
 
 // Everything the wire pushes, after the current tick.
 function output (wire) {

@@ -12,33 +12,12 @@ const net = require('node:net')
 const v8 = require('node:v8')
 const vm = require('node:vm')
 const pwp = require('..')
+const { handshakeBytes, u32, frame } = require('./peer.js')
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc')
 
 const MiB = 1024 * 1024
-const HASH = Buffer.alloc(20, 0xab)
-const ID = Buffer.from('-PW0001-123456789012')
-
-// ---------------------------------------------------------------------------
-// bytes a peer sends
-
-function handshakeBytes () {
-  const w = pwp()
-  w.handshake(HASH, ID)
-  return w.read()
-}
-
-function u32 (...values) {
-  const out = Buffer.alloc(4 * values.length)
-  values.forEach((v, i) => out.writeUInt32BE(v, 4 * i))
-  return out
-}
-
-function frame (id, body = Buffer.alloc(0)) {
-  return Buffer.concat([u32(1 + body.length), Buffer.from([id]), body])
-}
-
 const UNCHOKE = frame(1)
 const have = (i) => frame(4, u32(i))
 const request = (i, offset, length) => frame(6, u32(i, offset, length))
@@ -56,12 +35,6 @@ function split (bytes, size) {
   const out = []
   for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size))
   return out
-}
-
-// Modes for a stream: byte by byte only up to `byteLimit` bytes (a write
-// costs about a microsecond).
-function modesFor (bytes, byteLimit = 200000) {
-  return Object.keys(MODES).filter((m) => m !== 'byte by byte' || bytes.length <= byteLimit)
 }
 
 const EVENTS = ['handshake', 'keep-alive', 'choke', 'unchoke', 'interested', 'uninterested', 'have', 'bitfield',
