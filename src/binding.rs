@@ -67,7 +67,16 @@ pub struct NativeDecoder {
 }
 
 impl NativeDecoder {
-    fn receive(&mut self, chunk: &[u8], from: u32, out: &mut [u8]) -> Option<Vec<u8>> {
+    fn receive(&mut self, chunk: &[u8], from: u32, out: &mut [u8]) -> Result<Option<Vec<u8>>> {
+        // Both checked once per chunk, so that nothing below can panic: the
+        // header fits, and every offset a record holds (at most the chunk's
+        // length) fits its 32-bit word.
+        if out.len() < HEADER * 4 {
+            return Err(invalid_arg("record buffer too small"));
+        }
+        if u32::try_from(chunk.len()).is_err() {
+            return Err(invalid_arg("chunk of 4 GiB or more"));
+        }
         let words = out.len() / 4;
         let capacity = words.saturating_sub(HEADER) / STRIDE;
         let mut pos = (from as usize).min(chunk.len());
@@ -91,7 +100,7 @@ impl NativeDecoder {
             count += 1;
         }
         put(out, 0, &[count as u32, pos as u32]);
-        gathered
+        Ok(gathered)
     }
 }
 
@@ -123,7 +132,7 @@ pub fn decoder_receive<'env>(
     mut out: BufferSlice,
 ) -> Result<Option<BufferSlice<'env>>> {
     decoder
-        .receive(chunk, from, &mut out)
+        .receive(chunk, from, &mut out)?
         .map(|bytes| BufferSlice::copy_from(env, bytes))
         .transpose()
 }
@@ -195,9 +204,10 @@ fn write_at(
     if at > out.len() || out.len() - at < len {
         return Err(invalid_arg("output buffer too small"));
     }
+    let end = u32::try_from(at + len).map_err(|_| invalid_arg("output buffer too large"))?;
     let mut dst = &mut out[at..at + len];
     write(&mut dst);
-    Ok((at + len) as u32)
+    Ok(end)
 }
 
 /// Encodes a fixed-size message (keep-alive, choke to uninterested, have,

@@ -7,10 +7,8 @@
 //! checked from the length prefix before any body byte is kept.
 
 use super::error::DecodeError;
+use super::limits::DEFAULT_MAX_FRAME_LEN;
 use super::message::{Handshake, Message, HANDSHAKE_LEN};
-
-/// Largest message body accepted by default: 1 MiB, libtorrent's bound.
-pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
@@ -64,6 +62,10 @@ pub struct Decoder {
     partial_returned: bool,
     failed: Option<DecodeError>,
     max_frame_len: u32,
+    /// Bytes written into `partial` (moves by reallocation included), for
+    /// the tests that show gathering is linear.
+    #[cfg(test)]
+    copied: usize,
 }
 
 impl Default for Decoder {
@@ -82,6 +84,8 @@ impl Decoder {
             partial_returned: false,
             failed: None,
             max_frame_len,
+            #[cfg(test)]
+            copied: 0,
         }
     }
 
@@ -96,6 +100,12 @@ impl Decoder {
         } else {
             self.partial.len()
         }
+    }
+
+    /// Bytes copied into the decoder's buffer so far.
+    #[cfg(test)]
+    pub(crate) fn copied(&self) -> usize {
+        self.copied
     }
 
     /// Takes the buffer behind the last frame returned, if that frame was
@@ -141,6 +151,13 @@ impl Decoder {
                     self.partial.reserve_exact(need);
                 }
                 let take = (need - self.partial.len()).min(available);
+                #[cfg(test)]
+                {
+                    if self.partial.capacity() - self.partial.len() < take {
+                        self.copied += self.partial.len();
+                    }
+                    self.copied += take;
+                }
                 self.partial.extend_from_slice(&input[*pos..*pos + take]);
                 *pos += take;
                 if self.state == ReadState::Handshake {
@@ -234,7 +251,12 @@ fn read_u32(bytes: &[u8]) -> u32 {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
     use super::*;
+    use crate::protocol::message::tests::{any_handshake, any_message};
     use crate::protocol::message::Request;
 
     /// An owned copy of a frame, to compare decodes of differently cut inputs.
@@ -255,7 +277,24 @@ pub(crate) mod tests {
         }
     }
 
-    /// Decodes `chunks` one after another, returning the frames or the error.
+    /// Checks what the decoder holds against its limit: never more than one
+    /// frame's bytes, buffered or allocated.
+    pub(crate) fn assert_bounded(dec: &Decoder) {
+        let bound = dec.max_frame_len() as usize + HANDSHAKE_LEN;
+        assert!(
+            dec.buffered_len() <= bound,
+            "{} buffered",
+            dec.buffered_len()
+        );
+        assert!(
+            dec.partial.capacity() <= bound,
+            "{} allocated",
+            dec.partial.capacity()
+        );
+    }
+
+    /// Decodes `chunks` one after another, returning the frames or the error,
+    /// and checks the decoder's bounds after every call.
     pub(crate) fn decode_all(
         dec: &mut Decoder,
         chunks: &[&[u8]],
@@ -264,20 +303,26 @@ pub(crate) mod tests {
         for chunk in chunks {
             let mut pos = 0;
             loop {
-                match dec.decode(chunk, &mut pos) {
+                let result = dec.decode(chunk, &mut pos);
+                assert!(pos <= chunk.len());
+                match result {
                     Ok(Some(frame)) => {
                         if let Origin::Input(at) = frame.origin {
                             assert!(at < chunk.len() || chunk.is_empty());
                         }
                         frames.push(owned(&frame));
-                        assert!(dec.buffered_len() <= dec.max_frame_len() as usize + 68);
                     }
                     Ok(None) => {
                         assert_eq!(pos, chunk.len());
+                        assert_bounded(dec);
                         break;
                     }
-                    Err(err) => return (frames, Some(err)),
+                    Err(err) => {
+                        assert_bounded(dec);
+                        return (frames, Some(err));
+                    }
                 }
+                assert_bounded(dec);
             }
         }
         (frames, None)
@@ -439,5 +484,150 @@ pub(crate) mod tests {
             decode_all(&mut dec, &[b"\x13BitTorrent", b" protocoX"]).1,
             Some(DecodeError::ProtocolName)
         );
+    }
+
+    // ---- linearity -----------------------------------------------------------
+
+    #[test]
+    fn a_large_frame_trickled_in_is_copied_once() {
+        let max = 8 << 20;
+        let block = vec![0x5a; 5 << 20];
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
+        Message::Piece {
+            piece: 1,
+            offset: 0,
+            block: &block[..],
+        }
+        .encode(&mut bytes);
+        let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
+        let mut dec = Decoder::new(max);
+        let (frames, err) = decode_all(&mut dec, &chunks);
+        assert_eq!(err, None);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1], Owned::Message(bytes[HANDSHAKE_LEN..].to_vec()));
+        // Every byte but those of the frames' first chunk was gathered, and
+        // none twice: not one reallocation moved the gathered bytes.
+        assert!(dec.copied >= block.len(), "{} copied", dec.copied);
+        assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
+    }
+
+    #[test]
+    fn a_million_keep_alives_in_small_inputs_are_copied_once() {
+        const COUNT: usize = 1_000_000;
+        let mut bytes = Vec::with_capacity(HANDSHAKE_LEN + 4 * COUNT);
+        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
+        bytes.resize(HANDSHAKE_LEN + 4 * COUNT, 0);
+        let mut dec = Decoder::default();
+        let mut frames = 0;
+        // 3-byte inputs: every length prefix straddles two of them.
+        for chunk in bytes.chunks(3) {
+            let mut pos = 0;
+            while dec.decode(chunk, &mut pos).unwrap().is_some() {
+                assert!(dec.buffered_len() <= 4 || frames == 0);
+                frames += 1;
+            }
+            assert!(dec.buffered_len() < HANDSHAKE_LEN);
+        }
+        assert_eq!(frames, COUNT + 1);
+        assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
+        assert_bounded(&dec);
+    }
+
+    // ---- properties --------------------------------------------------------
+
+    /// A piece of a byte stream: noise, a valid message, or a plausible
+    /// length prefix followed by a body of any bytes and any length.
+    pub(crate) fn segment() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            vec(any::<u8>(), 0..12),
+            any_message(40).prop_map(|m| {
+                let mut out = Vec::new();
+                m.encode(&mut out);
+                out
+            }),
+            (0u32..48, vec(any::<u8>(), 0..48)).prop_map(|(len, body)| {
+                let mut out = len.to_be_bytes().to_vec();
+                out.extend_from_slice(&body);
+                out
+            }),
+        ]
+    }
+
+    /// A byte stream, most often opened by a valid handshake.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        (
+            proptest::option::weighted(0.9, any_handshake()),
+            vec(segment(), 0..24),
+        )
+            .prop_map(|(hs, segments)| {
+                let mut out = Vec::new();
+                if let Some(hs) = hs {
+                    hs.encode(&mut out);
+                }
+                out.extend(segments.concat());
+                out
+            })
+    }
+
+    /// The decoder's limit: the default, or small enough to be hit.
+    pub(crate) fn max_frame_len() -> impl Strategy<Value = u32> {
+        prop_oneof![Just(DEFAULT_MAX_FRAME_LEN), 0u32..64]
+    }
+
+    /// `bytes` cut at the given points (sorted, repeats making empty inputs).
+    pub(crate) fn cut<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        at.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for end in at {
+            chunks.push(&bytes[start..end]);
+            start = end;
+        }
+        chunks.push(&bytes[start..]);
+        chunks
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_the_same_however_cut(
+            bytes in stream(),
+            cuts in vec(any::<Index>(), 0..10),
+            max in max_frame_len(),
+            after in vec(any::<u8>(), 0..8),
+        ) {
+            let whole = decode_all(&mut Decoder::new(max), &[&bytes]);
+            let mut dec = Decoder::new(max);
+            let chunked = decode_all(&mut dec, &cut(&bytes, &cuts));
+            prop_assert_eq!(&chunked, &whole);
+            prop_assert!(dec.copied <= bytes.len());
+            if let Some(err) = whole.1 {
+                // Spent: the same error for any later input, nothing held.
+                prop_assert_eq!(dec.decode(&after, &mut 0), Err(err.clone()));
+                prop_assert_eq!(dec.decode(&[], &mut 0), Err(err));
+                prop_assert_eq!(dec.buffered_len(), 0);
+                prop_assert_eq!(dec.partial.capacity(), 0);
+            }
+        }
+
+        #[test]
+        fn any_messages_decode_as_encoded_however_cut(
+            hs in any_handshake(),
+            messages in vec(any_message(300), 0..16),
+            cuts in vec(any::<Index>(), 0..10),
+        ) {
+            let mut bytes = Vec::new();
+            hs.encode(&mut bytes);
+            let mut expected = vec![Owned::Handshake(hs)];
+            for m in &messages {
+                let start = bytes.len();
+                m.encode(&mut bytes);
+                expected.push(Owned::Message(bytes[start..].to_vec()));
+            }
+            let (frames, err) = decode_all(&mut Decoder::default(), &cut(&bytes, &cuts));
+            prop_assert_eq!(err, None);
+            prop_assert_eq!(frames, expected);
+        }
     }
 }

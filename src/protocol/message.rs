@@ -401,8 +401,98 @@ impl<P: AsRef<[u8]>> Message<P> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Any handshake: arbitrary reserved bytes, info hash and peer id.
+    pub(crate) fn any_handshake() -> impl Strategy<Value = Handshake> {
+        any::<([u8; 8], [u8; 20], [u8; 20])>().prop_map(|(reserved, info_hash, peer_id)| {
+            Handshake {
+                reserved,
+                info_hash,
+                peer_id,
+            }
+        })
+    }
+
+    pub(crate) fn any_request() -> impl Strategy<Value = Request> {
+        any::<(u32, u32, u32)>()
+            .prop_map(|(piece, offset, length)| Request::new(piece, offset, length))
+    }
+
+    /// Any message of every variant, with payloads of up to `max_payload`
+    /// bytes; unknown ids are those this crate does not know.
+    pub(crate) fn any_message(max_payload: usize) -> impl Strategy<Value = Message<Vec<u8>>> {
+        let payload = move || vec(any::<u8>(), 0..=max_payload);
+        let unknown_id =
+            any::<u8>().prop_filter("an unknown id", |&id| MessageId::from_u8(id).is_none());
+        prop_oneof![
+            Just(Message::KeepAlive),
+            Just(Message::Choke),
+            Just(Message::Unchoke),
+            Just(Message::Interested),
+            Just(Message::NotInterested),
+            any::<u32>().prop_map(Message::Have),
+            payload().prop_map(Message::Bitfield),
+            any_request().prop_map(Message::Request),
+            (any::<u32>(), any::<u32>(), payload()).prop_map(|(piece, offset, block)| {
+                Message::Piece {
+                    piece,
+                    offset,
+                    block,
+                }
+            }),
+            any_request().prop_map(Message::Cancel),
+            any::<u16>().prop_map(Message::Port),
+            (any::<u8>(), payload()).prop_map(|(id, payload)| Message::Extended { id, payload }),
+            (unknown_id, payload()).prop_map(|(id, payload)| Message::Unknown { id, payload }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_message_round_trips(m in any_message(1024)) {
+            let mut out = Vec::new();
+            m.encode(&mut out);
+            prop_assert_eq!(out.len(), m.encoded_len());
+            let mut header = Vec::new();
+            m.encode_header(&mut header);
+            prop_assert_eq!(header.len(), m.header_len());
+            prop_assert!(header.len() <= MAX_HEADER_LEN);
+            prop_assert_eq!(&out[..header.len()], &header[..]);
+            let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+            prop_assert_eq!(len, out.len() - 4);
+            prop_assert_eq!(Message::validate(&out[4..]), Ok(()));
+            let back = Message::decode(&out[4..]).unwrap();
+            prop_assert_eq!(&out[out.len() - back.payload().len()..], back.payload());
+            prop_assert_eq!(back.map(<[u8]>::to_vec), m);
+        }
+
+        #[test]
+        fn any_handshake_round_trips(hs in any_handshake()) {
+            let mut out = Vec::new();
+            hs.encode(&mut out);
+            prop_assert_eq!(out.len(), HANDSHAKE_LEN);
+            let back = Handshake::decode(out.as_slice().try_into().unwrap());
+            prop_assert_eq!(back, Ok(hs));
+        }
+
+        #[test]
+        fn any_body_decodes_or_fails_as_validate_says(body in vec(any::<u8>(), 0..40)) {
+            let validated = Message::validate(&body);
+            let decoded = Message::decode(&body);
+            prop_assert_eq!(decoded.is_ok(), validated.is_ok());
+            if let Ok(m) = decoded {
+                // What decodes encodes back to the same body.
+                let mut out = Vec::new();
+                m.encode(&mut out);
+                prop_assert_eq!(&out[4..], &body[..]);
+            }
+        }
+    }
 
     fn all_messages() -> Vec<Message<&'static [u8]>> {
         vec![

@@ -4,10 +4,12 @@
 
 pub mod decoder;
 pub mod error;
+pub mod limits;
 pub mod message;
 pub mod wire;
 
-pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+pub use decoder::{Decoder, Frame, FrameKind, Origin};
 pub use error::{BodyLen, DecodeError, RequestError, UsageError};
+pub use limits::{Limits, DEFAULT_MAX_BLOCK_LEN, DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_PEER_REQUESTS};
 pub use message::{Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, PROTOCOL};
 pub use wire::{Event, Wire};

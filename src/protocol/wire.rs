@@ -19,8 +19,9 @@ use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::decoder::{Decoder, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+use super::decoder::{Decoder, FrameKind, Origin};
 use super::error::{DecodeError, UsageError};
+use super::limits::Limits;
 use super::message::{Extensions, Handshake, Message, Request};
 
 /// What a message from the peer meant, reported after its state transition
@@ -54,7 +55,9 @@ pub enum Event {
     /// request is now in [`Wire::peer_requests`]; answer it with
     /// [`Wire::respond`] or drop it with [`Wire::reject`]. A request that
     /// arrives while we choke the peer is dropped without an event, as the
-    /// reference drops it.
+    /// reference drops it; so is one past the [`Limits`] (an empty block, a
+    /// block over `max_block_len`, `max_peer_requests` already pending),
+    /// which is counted in [`Wire::dropped_requests`].
     Request(Request),
     /// `'cancel'`: the peer no longer wants this block. The first equal
     /// request has been removed from [`Wire::peer_requests`], if there was
@@ -106,9 +109,12 @@ fn position_of<'a>(
 /// Memory: input given to [`Wire::receive`] is kept until
 /// [`Wire::poll_event`] has decoded it, and output until
 /// [`Wire::poll_transmit`] takes it; a caller bounds both by polling. A
-/// single frame never holds more than the decoder's maximum frame length.
+/// single frame never holds more than [`Limits::max_frame_len`], and the
+/// peer's pending requests never number more than
+/// [`Limits::max_peer_requests`].
 #[derive(Debug)]
 pub struct Wire {
+    limits: Limits,
     decoder: Decoder,
     /// Received bytes not yet decoded.
     pending: BytesMut,
@@ -125,6 +131,8 @@ pub struct Wire {
     peer_pieces_len: usize,
     requests: VecDeque<Request>,
     peer_requests: Vec<Request>,
+    /// Requests of the peer's dropped for breaking the limits.
+    dropped_requests: u64,
     uploaded: u64,
     downloaded: u64,
     closed: bool,
@@ -138,17 +146,17 @@ impl Default for Wire {
 
 impl Wire {
     /// A wire in the reference's initial state: both sides choking, neither
-    /// interested, expecting the peer's handshake, rejecting message bodies
-    /// longer than [`DEFAULT_MAX_FRAME_LEN`].
+    /// interested, expecting the peer's handshake, with the default
+    /// [`Limits`].
     pub fn new() -> Self {
-        Self::with_max_frame_len(DEFAULT_MAX_FRAME_LEN)
+        Self::with_limits(Limits::default())
     }
 
-    /// A wire whose decoder rejects message bodies longer than
-    /// `max_frame_len` bytes.
-    pub fn with_max_frame_len(max_frame_len: u32) -> Self {
+    /// A wire in the initial state with these limits.
+    pub fn with_limits(limits: Limits) -> Self {
         Wire {
-            decoder: Decoder::new(max_frame_len),
+            limits,
+            decoder: Decoder::new(limits.max_frame_len),
             pending: BytesMut::new(),
             outgoing: BytesMut::new(),
             am_choking: true,
@@ -160,6 +168,7 @@ impl Wire {
             peer_pieces_len: 0,
             requests: VecDeque::new(),
             peer_requests: Vec::new(),
+            dropped_requests: 0,
             uploaded: 0,
             downloaded: 0,
             closed: false,
@@ -167,6 +176,11 @@ impl Wire {
     }
 
     // ---- state -------------------------------------------------------------
+
+    /// The limits this wire was made with.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
 
     /// Whether we choke the peer (`amChoking`).
     pub fn am_choking(&self) -> bool {
@@ -228,6 +242,13 @@ impl Wire {
         &self.peer_requests
     }
 
+    /// Requests of the peer's dropped, without an event, because they broke
+    /// the [`Limits`] (`droppedRequests` in JavaScript). Requests that arrive
+    /// while we choke the peer are not counted.
+    pub fn dropped_requests(&self) -> u64 {
+        self.dropped_requests
+    }
+
     /// Block bytes sent with [`Wire::piece`] or [`Wire::respond`].
     pub fn uploaded(&self) -> u64 {
         self.uploaded
@@ -258,8 +279,9 @@ impl Wire {
     /// transition and reports it. `None` means the bytes received so far hold
     /// no further event (or the wire is closed).
     ///
-    /// A request that arrives while we choke the peer is dropped without an
-    /// event; polling goes on to the next message.
+    /// A request that arrives while we choke the peer, or that breaks the
+    /// [`Limits`], is dropped without an event; polling goes on to the next
+    /// message.
     ///
     /// After an error the stream cannot be resynchronised: the wire is
     /// closed, the peer's requests are cleared, and later calls return
@@ -362,6 +384,13 @@ impl Wire {
             }
             Message::Request(request) => {
                 if self.am_choking {
+                    return None;
+                }
+                if !self
+                    .limits
+                    .admits_request(self.peer_requests.len(), request.length)
+                {
+                    self.dropped_requests += 1;
                     return None;
                 }
                 self.peer_requests.push(request);
@@ -595,7 +624,13 @@ impl Wire {
 
 #[cfg(test)]
 mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
     use super::*;
+    use crate::protocol::decoder::tests::{cut, max_frame_len, segment};
+    use crate::protocol::message::tests::any_handshake;
     use crate::protocol::message::HANDSHAKE_LEN;
 
     const INFO_HASH: [u8; 20] = [0xaa; 20];
@@ -1154,5 +1189,388 @@ mod tests {
         wire.receive(&hs[..HANDSHAKE_LEN - 1]);
         assert_eq!(wire.poll_event(), None);
         assert!(!wire.is_closed());
+    }
+
+    // ---- limits ------------------------------------------------------------
+
+    /// A wire with `limits` that has seen the peer's handshake and unchokes
+    /// it, with nothing left to send.
+    fn serving(limits: Limits) -> Wire {
+        let mut wire = Wire::with_limits(limits);
+        let mut hs = Vec::new();
+        Handshake::new(INFO_HASH, [3; 20], false).encode(&mut hs);
+        wire.receive(&hs);
+        assert!(matches!(
+            wire.poll_event(),
+            Some(Ok(Event::Handshake { .. }))
+        ));
+        wire.unchoke();
+        all_bytes(&mut wire);
+        wire
+    }
+
+    fn encoded(messages: &[Message<&[u8]>]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for m in messages {
+            m.encode(&mut bytes);
+        }
+        bytes
+    }
+
+    fn events(wire: &mut Wire) -> Vec<Event> {
+        std::iter::from_fn(|| wire.poll_event())
+            .map(|event| event.expect("decodes"))
+            .collect()
+    }
+
+    #[test]
+    fn default_limits_are_the_js_layers() {
+        let limits = Limits::default();
+        assert_eq!(limits.max_frame_len, 1 << 20);
+        assert_eq!(limits.max_peer_requests, 2000);
+        assert_eq!(limits.max_block_len, 131_072);
+        assert_eq!(Wire::new().limits(), limits);
+    }
+
+    #[test]
+    fn a_flood_of_requests_is_capped_and_the_rest_still_served() {
+        let mut wire = serving(Limits::default());
+        let mut messages: Vec<Message<&[u8]>> = (0..3000)
+            .map(|i| Message::Request(Request::new(i, 0, 16384)))
+            .collect();
+        messages.push(Message::Have(5));
+        wire.receive(&encoded(&messages));
+        let events = events(&mut wire);
+        let requests: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e, Event::Request(_)))
+            .collect();
+        assert_eq!(requests.len(), 2000);
+        // The first 2000 were kept, the last 1000 dropped.
+        assert_eq!(
+            requests[1999],
+            &Event::Request(Request::new(1999, 0, 16384))
+        );
+        assert_eq!(events.last(), Some(&Event::Have(5)));
+        assert_eq!(events.len(), 2001);
+        assert_eq!(wire.peer_requests().len(), 2000);
+        assert_eq!(wire.dropped_requests(), 1000);
+        assert!(!wire.is_closed());
+    }
+
+    #[test]
+    fn a_request_is_accepted_again_once_room_is_freed() {
+        let limits = Limits {
+            max_peer_requests: 3,
+            ..Limits::default()
+        };
+        let mut wire = serving(limits);
+        let reqs: Vec<Request> = (0..3).map(|i| Request::new(i, 0, 100)).collect();
+        let extra = |i: u32| Message::Request(Request::new(10 + i, 0, 100));
+        let mut messages: Vec<Message<&[u8]>> = reqs.iter().map(|&r| Message::Request(r)).collect();
+        messages.push(extra(0));
+        wire.receive(&encoded(&messages));
+        assert_eq!(events(&mut wire).len(), 3);
+        assert_eq!(wire.dropped_requests(), 1);
+
+        // Answered: room for one more.
+        assert!(wire.respond(reqs[0], &[0; 100]));
+        wire.receive(&encoded(&[extra(1), extra(2)]));
+        assert_eq!(
+            events(&mut wire),
+            [Event::Request(Request::new(11, 0, 100))]
+        );
+        assert_eq!(wire.dropped_requests(), 2);
+
+        // Cancelled by the peer: room for one more.
+        wire.receive(&encoded(&[Message::Cancel(reqs[1]), extra(3), extra(4)]));
+        assert_eq!(
+            events(&mut wire),
+            [
+                Event::Cancel(reqs[1]),
+                Event::Request(Request::new(13, 0, 100))
+            ]
+        );
+        assert_eq!(wire.dropped_requests(), 3);
+
+        // Rejected by us: room for one more.
+        assert!(wire.reject(reqs[2]));
+        wire.receive(&encoded(&[extra(5)]));
+        assert_eq!(
+            events(&mut wire),
+            [Event::Request(Request::new(15, 0, 100))]
+        );
+        assert_eq!(wire.peer_requests().len(), 3);
+        assert_eq!(wire.dropped_requests(), 3);
+    }
+
+    #[test]
+    fn a_request_for_an_empty_or_too_long_block_is_dropped() {
+        let mut wire = serving(Limits::default());
+        let max = Limits::default().max_block_len;
+        let [empty, over, exact] = [0, max + 1, max].map(|len| Request::new(1, 0, len));
+        wire.receive(&encoded(&[
+            Message::Request(empty),
+            Message::Request(over),
+            Message::Request(Request::new(1, 0, u32::MAX)),
+            Message::Request(exact),
+        ]));
+        assert_eq!(events(&mut wire), [Event::Request(exact)]);
+        assert_eq!(wire.peer_requests(), [exact]);
+        assert_eq!(wire.dropped_requests(), 3);
+
+        let mut small = serving(Limits {
+            max_block_len: 10,
+            ..Limits::default()
+        });
+        small.receive(&encoded(&[
+            Message::Request(Request::new(0, 0, 11)),
+            Message::Request(Request::new(0, 0, 10)),
+        ]));
+        assert_eq!(events(&mut small), [Event::Request(Request::new(0, 0, 10))]);
+        assert_eq!(small.dropped_requests(), 1);
+    }
+
+    #[test]
+    fn requests_while_we_choke_are_ignored_not_counted() {
+        let mut wire = serving(Limits::default());
+        wire.choke();
+        let bad = Request::new(0, 0, 0);
+        let good = Request::new(0, 0, 1);
+        wire.receive(&encoded(&[Message::Request(bad), Message::Request(good)]));
+        assert_eq!(events(&mut wire), []);
+        assert_eq!(wire.dropped_requests(), 0);
+        assert!(wire.peer_requests().is_empty());
+    }
+
+    #[test]
+    fn no_peer_requests_at_all_with_a_limit_of_zero() {
+        let mut wire = serving(Limits {
+            max_peer_requests: 0,
+            ..Limits::default()
+        });
+        wire.receive(&encoded(&[
+            Message::Request(Request::new(0, 0, 1)),
+            Message::Interested,
+        ]));
+        assert_eq!(events(&mut wire), [Event::Interested]);
+        assert_eq!(wire.dropped_requests(), 1);
+    }
+
+    #[test]
+    fn the_frame_limit_closes_the_wire() {
+        let mut wire = serving(Limits {
+            max_frame_len: 100,
+            ..Limits::default()
+        });
+        wire.receive(&encoded(&[Message::Bitfield(&[0xff; 99])]));
+        assert!(matches!(wire.poll_event(), Some(Ok(Event::Bitfield(_)))));
+        wire.receive(&encoded(&[Message::Bitfield(&[0xff; 100])]));
+        assert_eq!(
+            wire.poll_event(),
+            Some(Err(DecodeError::FrameTooLarge {
+                length: 101,
+                max: 100
+            }))
+        );
+        assert!(wire.is_closed());
+        assert_eq!(wire.peer_pieces().len(), 99);
+    }
+
+    #[test]
+    fn a_large_block_trickled_in_is_gathered_once_and_not_kept() {
+        let mut wire = serving(Limits {
+            max_frame_len: 8 << 20,
+            ..Limits::default()
+        });
+        let block = vec![0xa5; 5 << 20];
+        let bytes = encoded(&[Message::Piece {
+            piece: 2,
+            offset: 0,
+            block: &block[..],
+        }]);
+        let mut got = Vec::new();
+        for chunk in bytes.chunks(1400) {
+            wire.receive(chunk);
+            got.extend(events(&mut wire));
+            // Nothing is held twice: the decoder keeps what it gathers,
+            // the wire lets its copy go.
+            assert!(wire.pending.is_empty());
+            assert!(wire.decoder.buffered_len() <= 8 << 20);
+        }
+        assert!(wire.decoder.copied() <= bytes.len());
+        assert_eq!(
+            got,
+            [Event::Piece {
+                piece: 2,
+                offset: 0,
+                block: Bytes::from(block),
+                matched: None
+            }]
+        );
+    }
+
+    // ---- properties --------------------------------------------------------
+
+    /// Requests and cancels small enough to be kept, and some not.
+    fn small_request() -> impl Strategy<Value = Vec<u8>> {
+        (any::<bool>(), 0u32..4, 0u32..4, 0u32..80).prop_map(|(cancel, piece, offset, length)| {
+            let r = Request::new(piece, offset, length);
+            encoded(&[if cancel {
+                Message::Cancel(r)
+            } else {
+                Message::Request(r)
+            }])
+        })
+    }
+
+    /// What a peer may send: most often a handshake, then anything.
+    fn peer_bytes() -> impl Strategy<Value = Vec<u8>> {
+        (
+            proptest::option::weighted(0.9, any_handshake()),
+            vec(prop_oneof![segment(), small_request()], 0..40),
+        )
+            .prop_map(|(hs, segments)| {
+                let mut out = Vec::new();
+                if let Some(hs) = hs {
+                    hs.encode(&mut out);
+                }
+                out.extend(segments.concat());
+                out
+            })
+    }
+
+    fn any_limits() -> impl Strategy<Value = Limits> {
+        (max_frame_len(), 0usize..6, 1u32..64).prop_map(
+            |(max_frame_len, max_peer_requests, max_block_len)| Limits {
+                max_frame_len,
+                max_peer_requests,
+                max_block_len,
+            },
+        )
+    }
+
+    fn assert_within_limits(wire: &Wire) {
+        assert!(wire.peer_requests().len() <= wire.limits().max_peer_requests);
+        assert!(wire
+            .peer_requests()
+            .iter()
+            .all(|r| r.length != 0 && r.length <= wire.limits().max_block_len));
+        if wire.is_closed() {
+            assert!(wire.pending.is_empty() && wire.peer_requests().is_empty());
+        }
+    }
+
+    /// Feeds `chunks` to an unchoking wire, polling after each.
+    fn feed(limits: Limits, chunks: &[&[u8]]) -> (Vec<Result<Event, DecodeError>>, Wire) {
+        let mut wire = Wire::with_limits(limits);
+        wire.unchoke();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            wire.receive(chunk);
+            while let Some(event) = wire.poll_event() {
+                events.push(event);
+                assert_within_limits(&wire);
+            }
+            assert_within_limits(&wire);
+        }
+        (events, wire)
+    }
+
+    /// A local call between inputs.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Receive(Vec<u8>),
+        Choke,
+        Unchoke,
+        RespondOldest,
+        RejectNewest,
+        Request(u32),
+        Cancel(u32),
+        Timeout,
+        Transmit,
+        Close,
+    }
+
+    fn any_op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => peer_bytes().prop_map(Op::Receive),
+            1 => Just(Op::Choke),
+            2 => Just(Op::Unchoke),
+            2 => Just(Op::RespondOldest),
+            1 => Just(Op::RejectNewest),
+            1 => (0u32..8).prop_map(Op::Request),
+            1 => (0u32..8).prop_map(Op::Cancel),
+            1 => Just(Op::Timeout),
+            1 => Just(Op::Transmit),
+            1 => Just(Op::Close),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_give_the_same_events_however_cut(
+            limits in any_limits(),
+            bytes in peer_bytes(),
+            cuts in vec(any::<Index>(), 0..10),
+        ) {
+            let (whole, one) = feed(limits, &[&bytes]);
+            let (chunked, other) = feed(limits, &cut(&bytes, &cuts));
+            prop_assert_eq!(chunked, whole);
+            prop_assert_eq!(other.dropped_requests(), one.dropped_requests());
+            prop_assert_eq!(other.peer_requests(), one.peer_requests());
+            prop_assert_eq!(other.is_closed(), one.is_closed());
+        }
+
+        #[test]
+        fn any_bytes_and_calls_keep_the_wire_within_its_limits(
+            limits in any_limits(),
+            ops in vec(any_op(), 0..24),
+        ) {
+            let mut wire = Wire::with_limits(limits);
+            let mut dropped = 0;
+            for op in ops {
+                match op {
+                    Op::Receive(bytes) => {
+                        wire.receive(&bytes);
+                        while wire.poll_event().is_some() {
+                            assert_within_limits(&wire);
+                        }
+                    }
+                    Op::Choke => wire.choke(),
+                    Op::Unchoke => wire.unchoke(),
+                    Op::RespondOldest => {
+                        if let Some(&r) = wire.peer_requests().first() {
+                            let sent = wire.respond(r, &vec![0; r.length as usize]);
+                            prop_assert!(sent);
+                        }
+                    }
+                    Op::RejectNewest => {
+                        if let Some(&r) = wire.peer_requests().last() {
+                            prop_assert!(wire.reject(r));
+                        }
+                    }
+                    Op::Request(i) => {
+                        let _ = wire.request(Request::new(i, 0, 16));
+                    }
+                    Op::Cancel(i) => {
+                        wire.cancel(Request::new(i, 0, 16));
+                    }
+                    Op::Timeout => {
+                        wire.handle_timeout();
+                    }
+                    Op::Transmit => {
+                        while wire.poll_transmit().is_some() {}
+                    }
+                    Op::Close => {
+                        wire.close();
+                        prop_assert!(wire.requests().is_empty());
+                    }
+                }
+                assert_within_limits(&wire);
+                prop_assert!(wire.dropped_requests() >= dropped);
+                dropped = wire.dropped_requests();
+            }
+        }
     }
 }

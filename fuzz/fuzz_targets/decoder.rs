@@ -1,0 +1,130 @@
+//! The decoder fed any bytes cut anywhere.
+//!
+//! Input layout: byte 0 picks the maximum frame length (bit 7: the default;
+//! else the low 6 bits, so that the limit is often hit) and whether a valid
+//! handshake opens the stream (bit 6, so that message frames are reached
+//! without guessing the protocol string); byte 1 is the count `n` of the
+//! chunk sizes that follow (at most 16); the next `n` bytes are chunk sizes,
+//! used in turn (0 gives an empty input); the rest is the stream.
+//!
+//! Checked: no panic; the decoder never holds more than one frame (the
+//! maximum frame length, or a handshake); positions stay inside the input;
+//! the chunked decode gives the same frames and error as the one-shot
+//! decode; after an error the decoder stays spent.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use peer_wire_native::protocol::{
+    DecodeError, Decoder, FrameKind, Handshake, Message, Origin, DEFAULT_MAX_FRAME_LEN,
+    HANDSHAKE_LEN,
+};
+
+/// A frame owned, to compare decodes of differently cut inputs.
+#[derive(Debug, PartialEq, Eq)]
+enum Owned {
+    Handshake(Handshake),
+    Message(Vec<u8>),
+}
+
+fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<DecodeError>) {
+    let max = dec.max_frame_len() as usize;
+    let bound = max + HANDSHAKE_LEN;
+    let mut frames = Vec::new();
+    for chunk in chunks {
+        let mut pos = 0;
+        loop {
+            let before = pos;
+            let result = dec.decode(chunk, &mut pos);
+            assert!(before <= pos && pos <= chunk.len());
+            let frame = match result {
+                Ok(Some(frame)) => frame,
+                Ok(None) => {
+                    assert_eq!(pos, chunk.len(), "need more only at the end");
+                    assert!(dec.buffered_len() <= bound);
+                    break;
+                }
+                Err(err) => {
+                    assert_eq!(dec.buffered_len(), 0);
+                    return (frames, Some(err));
+                }
+            };
+            if let Origin::Input(at) = frame.origin {
+                assert!(at >= before && at <= pos);
+            }
+            // Re-encoded, a frame is what was read: the handshake, a
+            // keep-alive's length prefix, or a message's body.
+            let mut out = Vec::new();
+            let (owned, read) = match frame.kind {
+                FrameKind::Handshake(hs) => {
+                    hs.encode(&mut out);
+                    (Owned::Handshake(hs), &out[..])
+                }
+                FrameKind::Message(m) => {
+                    m.encode(&mut out);
+                    assert!(out.len() - 4 <= max);
+                    let read = if m == Message::KeepAlive {
+                        &out[..]
+                    } else {
+                        &out[4..]
+                    };
+                    (Owned::Message(out.clone()), read)
+                }
+            };
+            let origin = frame.origin;
+            match origin {
+                Origin::Input(at) => assert_eq!(read, &chunk[at..pos]),
+                // Gathered: what the decoder hands over is what was read
+                // (nothing for a keep-alive, which has no body).
+                Origin::Buffered => match dec.take_buffered() {
+                    Some(body) => assert_eq!(read, &body[..]),
+                    None => assert_eq!(read, [0, 0, 0, 0]),
+                },
+            }
+            frames.push(owned);
+            assert!(dec.buffered_len() <= bound);
+        }
+    }
+    (frames, None)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [config, n, rest @ ..] = data else {
+        return;
+    };
+    let n = (*n as usize % 17).min(rest.len());
+    let (sizes, body) = rest.split_at(n);
+    let max = if config & 0x80 != 0 {
+        DEFAULT_MAX_FRAME_LEN
+    } else {
+        u32::from(config & 0x3f)
+    };
+    let mut stream = Vec::with_capacity(HANDSHAKE_LEN + body.len());
+    if config & 0x40 != 0 {
+        Handshake::new([0xaa; 20], [0xbb; 20], true).encode(&mut stream);
+    }
+    stream.extend_from_slice(body);
+
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    for &size in sizes.iter().cycle() {
+        // Zero sizes give empty inputs, but only so many.
+        if at >= stream.len() || chunks.len() > stream.len() + sizes.len() {
+            break;
+        }
+        let end = (at + size as usize).min(stream.len());
+        chunks.push(&stream[at..end]);
+        at = end;
+    }
+    chunks.push(&stream[at..]);
+
+    let whole = decode_all(&mut Decoder::new(max), &[&stream]);
+    let mut dec = Decoder::new(max);
+    let chunked = decode_all(&mut dec, &chunks);
+    assert_eq!(chunked, whole);
+    if let Some(err) = whole.1 {
+        assert_eq!(dec.decode(body, &mut 0), Err(err.clone()));
+        assert_eq!(dec.decode(&[], &mut 0), Err(err));
+        assert_eq!(dec.buffered_len(), 0);
+    }
+});
