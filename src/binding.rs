@@ -8,14 +8,20 @@
 //! zero-copy `subarray`); the one frame per chunk that may straddle chunks
 //! comes back as a Buffer copied from the decoder's gathered bytes (measured:
 //! a plain copy is several times cheaper than handing the Vec over as an
-//! external Buffer, whose creation and finalizer dominate at 16 KiB).
+//! external Buffer, whose creation and finalizer dominate at 16 KiB). A
+//! piece whose block runs past the chunk is split off (a `FLAG_SPLIT`
+//! record): JS gathers the block itself, straight into the Buffer it hands
+//! the application, and crosses again only after it.
+//!
+//! Outgoing small messages cross once per flush: `encodeOps` encodes a
+//! queue of `[kind, a, b, c]` ops into one Buffer.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::protocol::{
-    DecodeError, Decoder, FrameKind, Handshake, Message, Origin, Request, DEFAULT_MAX_FRAME_LEN,
-    HANDSHAKE_LEN,
+    DecodeError, Decoder, Frame, FrameKind, Handshake, Message, Origin, Request,
+    DEFAULT_MAX_FRAME_LEN, HANDSHAKE_LEN,
 };
 
 // Record layout, exported so that index.js reads it from here rather than
@@ -37,6 +43,15 @@ pub const KIND_ERROR: u32 = 67;
 /// rather than into the chunk.
 #[napi]
 pub const FLAG_BUFFERED: u32 = 0x100;
+/// Set on a piece record (`[kind, piece, offset, blockLength, at]`) whose
+/// block starts at `at` in the chunk and runs past its end: the caller
+/// takes the block's bytes and resumes decoding after them. Always the last
+/// record of a call.
+#[napi]
+pub const FLAG_SPLIT: u32 = 0x200;
+/// Words per op of `encodeOps`: `[kind, a, b, c]`.
+#[napi]
+pub const OP_WORDS: u32 = 4;
 
 const HEADER: usize = RECORD_HEADER as usize;
 const STRIDE: usize = RECORD_STRIDE as usize;
@@ -85,6 +100,21 @@ impl NativeDecoder {
         while count < capacity {
             let at = HEADER + count * STRIDE;
             match self.inner.decode(chunk, &mut pos) {
+                Ok(Some(Frame {
+                    kind:
+                        FrameKind::PieceStart {
+                            piece,
+                            offset,
+                            block_len,
+                        },
+                    ..
+                })) => {
+                    // `pos` fits 32 bits: the chunk's length was checked.
+                    let record = [7 | FLAG_SPLIT, piece, offset, block_len, pos as u32];
+                    put(out, at, &record);
+                    count += 1;
+                    break;
+                }
                 Ok(Some(frame)) => put(out, at, &record(&frame.kind, frame.origin)),
                 Ok(None) => break,
                 Err(err) => {
@@ -113,10 +143,9 @@ impl NativeDecoder {
 /// bytes (default 1 MiB).
 #[napi]
 pub fn decoder_new(max_frame_len: Option<u32>) -> External<NativeDecoder> {
-    External::new(NativeDecoder {
-        inner: Decoder::new(max_frame_len.unwrap_or(DEFAULT_MAX_FRAME_LEN)),
-        error: None,
-    })
+    let mut inner = Decoder::new(max_frame_len.unwrap_or(DEFAULT_MAX_FRAME_LEN));
+    inner.set_split_pieces(true);
+    External::new(NativeDecoder { inner, error: None })
 }
 
 /// Decodes `chunk[from..]` into records in `out` (the bytes of a
@@ -156,6 +185,8 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin) -> [u32; STRIDE] {
         Origin::Buffered => (0, FLAG_BUFFERED),
     };
     let mut fields: [u32; STRIDE] = match *kind {
+        // Written by `receive`, which knows where the block starts.
+        FrameKind::PieceStart { .. } => [KIND_ERROR, 0, 0, 0, 0],
         FrameKind::Handshake(hs) => {
             let ext = hs.extensions();
             // Offset of the info hash; the peer id follows it.
@@ -290,4 +321,62 @@ pub fn encode_handshake(
     };
     let handshake = Handshake::new(info_hash, peer_id, dht);
     write_at(&mut out[..], at, HANDSHAKE_LEN, |dst| handshake.encode(dst))
+}
+
+/// The message an op `[kind, a, b, c]` of `encodeOps` stands for, with the
+/// length of the payload the caller sends after it (0 for fixed-size ones).
+fn op_message(op: &[u32]) -> Result<(Message<()>, usize)> {
+    let &[kind, a, b, c] = op else {
+        return Err(invalid_arg("an op is 4 words"));
+    };
+    let fixed = |m| Ok((m, 0));
+    match kind {
+        KIND_KEEP_ALIVE => fixed(Message::KeepAlive),
+        0 => fixed(Message::Choke),
+        1 => fixed(Message::Unchoke),
+        2 => fixed(Message::Interested),
+        3 => fixed(Message::NotInterested),
+        4 => fixed(Message::Have(a)),
+        6 => fixed(Message::Request(Request::new(a, b, c))),
+        8 => fixed(Message::Cancel(Request::new(a, b, c))),
+        9 => fixed(Message::Port(
+            u16::try_from(a).map_err(|_| invalid_arg("port out of range"))?,
+        )),
+        _ if c > u32::MAX - 13 => Err(invalid_arg("payload too large")),
+        5 => Ok((Message::Bitfield(()), c as usize)),
+        7 => Ok((
+            Message::Piece {
+                piece: a,
+                offset: b,
+                block: (),
+            },
+            c as usize,
+        )),
+        20 => Ok((
+            Message::Extended {
+                id: u8::try_from(a).map_err(|_| invalid_arg("extended id out of range"))?,
+                payload: (),
+            },
+            c as usize,
+        )),
+        _ => Err(invalid_arg(format!("not a message kind: {kind}"))),
+    }
+}
+
+/// Encodes the first `count` ops of `ops` (each `[kind, a, b, c]`: a
+/// fixed-size message, or the header of a bitfield, piece or extended
+/// message whose payload of `c` bytes the caller sends after it) into one
+/// Buffer, in order.
+#[napi]
+pub fn encode_ops<'env>(env: &'env Env, ops: &[u32], count: u32) -> Result<BufferSlice<'env>> {
+    let words = (count as usize)
+        .checked_mul(OP_WORDS as usize)
+        .filter(|&n| n <= ops.len())
+        .ok_or_else(|| invalid_arg("fewer ops than count"))?;
+    let mut out = Vec::with_capacity(17 * count as usize);
+    for op in ops[..words].chunks_exact(OP_WORDS as usize) {
+        let (message, payload_len) = op_message(op)?;
+        message.encode_header_for(payload_len, &mut out);
+    }
+    BufferSlice::copy_from(env, out)
 }

@@ -5,17 +5,29 @@
 //! borrowing the input; only a frame that straddles inputs is gathered in the
 //! decoder's own buffer, whose size is bounded by the maximum frame length,
 //! checked from the length prefix before any body byte is kept.
+//!
+//! With [`Decoder::set_split_pieces`], a piece message that does not lie
+//! wholly inside the input is not gathered: the decoder reads its 13-byte
+//! head and hands the block over to the caller ([`FrameKind::PieceStart`]),
+//! which takes the block's bytes itself and resumes decoding after them. The
+//! Node binding uses this so that a block trickling in is copied once, into
+//! the buffer the application receives, without a native call per chunk.
 
 use super::error::DecodeError;
 use super::limits::DEFAULT_MAX_FRAME_LEN;
-use super::message::{Handshake, Message, HANDSHAKE_LEN};
+use super::message::{Handshake, Message, MessageId, HANDSHAKE_LEN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
     Handshake,
     Length,
     Body(u32),
+    /// A piece message's id and fixed fields, in split mode: the body is this long.
+    PieceHead(u32),
 }
+
+/// A piece message's id byte and its index and offset fields.
+const PIECE_HEAD_LEN: usize = 9;
 
 /// Where a frame's bytes lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +45,16 @@ pub enum Origin {
 pub enum FrameKind<P> {
     Handshake(Handshake),
     Message(Message<P>),
+    /// Split mode only ([`Decoder::set_split_pieces`]): the head of a piece
+    /// message whose block does not lie wholly inside the input. The block's
+    /// `block_len` bytes are the next bytes of the stream, from the position
+    /// `decode` returned on: the caller takes them and passes the input that
+    /// follows them to the next `decode`.
+    PieceStart {
+        piece: u32,
+        offset: u32,
+        block_len: u32,
+    },
 }
 
 impl<P> FrameKind<P> {
@@ -41,6 +63,15 @@ impl<P> FrameKind<P> {
         match self {
             FrameKind::Handshake(hs) => FrameKind::Handshake(hs),
             FrameKind::Message(m) => FrameKind::Message(m.map(f)),
+            FrameKind::PieceStart {
+                piece,
+                offset,
+                block_len,
+            } => FrameKind::PieceStart {
+                piece,
+                offset,
+                block_len,
+            },
         }
     }
 }
@@ -62,6 +93,7 @@ pub struct Decoder {
     partial_returned: bool,
     failed: Option<DecodeError>,
     max_frame_len: u32,
+    split_pieces: bool,
     /// Bytes written into `partial` (moves by reallocation included), for
     /// the tests that show gathering is linear.
     #[cfg(test)]
@@ -84,6 +116,7 @@ impl Decoder {
             partial_returned: false,
             failed: None,
             max_frame_len,
+            split_pieces: false,
             #[cfg(test)]
             copied: 0,
         }
@@ -91,6 +124,12 @@ impl Decoder {
 
     pub fn max_frame_len(&self) -> u32 {
         self.max_frame_len
+    }
+
+    /// Hands the block of a piece message that straddles inputs to the
+    /// caller instead of gathering it (see [`FrameKind::PieceStart`]).
+    pub fn set_split_pieces(&mut self, split: bool) {
+        self.split_pieces = split;
     }
 
     /// Bytes held back from earlier inputs (an unfinished frame).
@@ -136,12 +175,27 @@ impl Decoder {
             self.partial_returned = false;
         }
         loop {
+            let available = input.len() - *pos;
+            if let ReadState::Body(len) = self.state {
+                if self.split_pieces
+                    && len as usize >= PIECE_HEAD_LEN
+                    && (available < len as usize || !self.partial.is_empty())
+                {
+                    match self.partial.first().or(input.get(*pos)) {
+                        Some(&id) if id == MessageId::Piece as u8 => {
+                            self.state = ReadState::PieceHead(len);
+                        }
+                        Some(_) => {}
+                        None => return Ok(None),
+                    }
+                }
+            }
             let need = match self.state {
                 ReadState::Handshake => HANDSHAKE_LEN,
                 ReadState::Length => 4,
                 ReadState::Body(len) => len as usize,
+                ReadState::PieceHead(_) => PIECE_HEAD_LEN,
             };
-            let available = input.len() - *pos;
             let origin = if self.partial.is_empty() && available >= need {
                 let start = *pos;
                 *pos += need;
@@ -202,6 +256,20 @@ impl Decoder {
                     self.finish_unit(origin);
                     return Ok(Some(Frame {
                         kind: FrameKind::Handshake(hs),
+                        origin,
+                    }));
+                }
+                ReadState::PieceHead(len) => {
+                    let head = self.unit(input, origin, need);
+                    let (piece, offset) = (read_u32(&head[1..]), read_u32(&head[5..]));
+                    self.state = ReadState::Length;
+                    self.partial.clear();
+                    return Ok(Some(Frame {
+                        kind: FrameKind::PieceStart {
+                            piece,
+                            offset,
+                            block_len: len - PIECE_HEAD_LEN as u32,
+                        },
                         origin,
                     }));
                 }
@@ -269,11 +337,39 @@ pub(crate) mod tests {
     pub(crate) fn owned(frame: &Frame<'_>) -> Owned {
         match frame.kind {
             FrameKind::Handshake(hs) => Owned::Handshake(hs),
-            FrameKind::Message(m) => {
-                let mut out = Vec::new();
-                m.encode(&mut out);
-                Owned::Message(out)
-            }
+            FrameKind::Message(m) => encoded(m),
+            FrameKind::PieceStart { .. } => panic!("a piece start is completed by its caller"),
+        }
+    }
+
+    fn encoded(m: Message<&[u8]>) -> Owned {
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        Owned::Message(out)
+    }
+
+    /// A piece whose block the caller is taking (split mode).
+    struct Owed {
+        piece: u32,
+        offset: u32,
+        len: usize,
+        block: Vec<u8>,
+    }
+
+    impl Owed {
+        /// Takes what the block still lacks from `chunk[*pos..]`; the whole
+        /// piece once it is complete.
+        fn take(&mut self, chunk: &[u8], pos: &mut usize) -> Option<Owned> {
+            let n = (self.len - self.block.len()).min(chunk.len() - *pos);
+            self.block.extend_from_slice(&chunk[*pos..*pos + n]);
+            *pos += n;
+            (self.block.len() == self.len).then(|| {
+                encoded(Message::Piece {
+                    piece: self.piece,
+                    offset: self.offset,
+                    block: &self.block,
+                })
+            })
         }
     }
 
@@ -300,9 +396,20 @@ pub(crate) mod tests {
         chunks: &[&[u8]],
     ) -> (Vec<Owned>, Option<DecodeError>) {
         let mut frames = Vec::new();
+        // In split mode: the piece whose block this caller is taking.
+        let mut owed: Option<Owed> = None;
         for chunk in chunks {
             let mut pos = 0;
             loop {
+                if let Some(piece) = owed.as_mut() {
+                    match piece.take(chunk, &mut pos) {
+                        Some(frame) => {
+                            frames.push(frame);
+                            owed = None;
+                        }
+                        None => break,
+                    }
+                }
                 let result = dec.decode(chunk, &mut pos);
                 assert!(pos <= chunk.len());
                 match result {
@@ -310,7 +417,23 @@ pub(crate) mod tests {
                         if let Origin::Input(at) = frame.origin {
                             assert!(at < chunk.len() || chunk.is_empty());
                         }
-                        frames.push(owned(&frame));
+                        if let FrameKind::PieceStart {
+                            piece,
+                            offset,
+                            block_len,
+                        } = frame.kind
+                        {
+                            let len = block_len as usize;
+                            let block = Vec::with_capacity(len);
+                            owed = Some(Owed {
+                                piece,
+                                offset,
+                                len,
+                                block,
+                            });
+                        } else {
+                            frames.push(owned(&frame));
+                        }
                     }
                     Ok(None) => {
                         assert_eq!(pos, chunk.len());
@@ -367,38 +490,113 @@ pub(crate) mod tests {
         (bytes, expected)
     }
 
+    /// A decoder in each mode: gathering straddling pieces, or splitting
+    /// them off to the caller.
+    fn decoders() -> [Decoder; 2] {
+        let mut split = Decoder::default();
+        split.set_split_pieces(true);
+        [Decoder::default(), split]
+    }
+
     #[test]
     fn whole_session_in_one_input() {
         let (bytes, expected) = session();
-        let (frames, err) = decode_all(&mut Decoder::default(), &[&bytes]);
-        assert_eq!(err, None);
-        assert_eq!(frames, expected);
+        for mut dec in decoders() {
+            let (frames, err) = decode_all(&mut dec, &[&bytes]);
+            assert_eq!(err, None);
+            assert_eq!(frames, expected);
+        }
     }
 
     #[test]
     fn whole_session_split_at_every_point() {
         let (bytes, expected) = session();
-        for cut in 0..=bytes.len() {
-            let (a, b) = bytes.split_at(cut);
-            let (frames, err) = decode_all(&mut Decoder::default(), &[a, b]);
-            assert_eq!(err, None, "cut at {cut}");
-            assert_eq!(frames, expected, "cut at {cut}");
+        for split in [false, true] {
+            for cut in 0..=bytes.len() {
+                let (a, b) = bytes.split_at(cut);
+                let mut dec = Decoder::default();
+                dec.set_split_pieces(split);
+                let (frames, err) = decode_all(&mut dec, &[a, b]);
+                assert_eq!(err, None, "cut at {cut}, split {split}");
+                assert_eq!(frames, expected, "cut at {cut}, split {split}");
+            }
         }
     }
 
     #[test]
     fn whole_session_byte_by_byte_and_at_every_pair_of_points() {
         let (bytes, expected) = session();
-        let single: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(decode_all(&mut Decoder::default(), &single).0, expected);
-        for i in (0..bytes.len()).step_by(7) {
-            for j in i..bytes.len() {
-                let chunks = [&bytes[..i], &bytes[i..j], &bytes[j..]];
-                let (frames, err) = decode_all(&mut Decoder::default(), &chunks);
-                assert_eq!(err, None);
-                assert_eq!(frames, expected, "cuts at {i} and {j}");
+        for split in [false, true] {
+            let single: Vec<&[u8]> = bytes.chunks(1).collect();
+            let mut dec = Decoder::default();
+            dec.set_split_pieces(split);
+            assert_eq!(decode_all(&mut dec, &single).0, expected);
+            for i in (0..bytes.len()).step_by(7) {
+                for j in i..bytes.len() {
+                    let chunks = [&bytes[..i], &bytes[i..j], &bytes[j..]];
+                    let mut dec = Decoder::default();
+                    dec.set_split_pieces(split);
+                    let (frames, err) = decode_all(&mut dec, &chunks);
+                    assert_eq!(err, None);
+                    assert_eq!(frames, expected, "cuts at {i} and {j}, split {split}");
+                }
             }
         }
+    }
+
+    /// A decoder in split mode that has read a handshake.
+    fn split_after_handshake() -> Decoder {
+        let mut dec = Decoder::default();
+        dec.set_split_pieces(true);
+        let mut hs = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut hs);
+        assert!(dec.decode(&hs, &mut 0).unwrap().is_some());
+        dec
+    }
+
+    #[test]
+    fn a_split_piece_leaves_its_block_to_the_caller() {
+        let mut bytes = Vec::new();
+        let block = [7u8; 100];
+        Message::Piece {
+            piece: 3,
+            offset: 16384,
+            block: &block[..],
+        }
+        .encode(&mut bytes);
+        Message::<&[u8]>::Have(9).encode(&mut bytes);
+        let mut dec = split_after_handshake();
+        // the head arrives, then part of the block
+        let mut pos = 0;
+        let head = dec.decode(&bytes[..20], &mut pos).unwrap().map(|f| f.kind);
+        let start = FrameKind::PieceStart {
+            piece: 3,
+            offset: 16384,
+            block_len: 100,
+        };
+        assert_eq!(head, Some(start));
+        assert_eq!(pos, 13);
+        assert_eq!(dec.buffered_len(), 0);
+        // the caller took the block: the rest decodes from after it
+        let mut pos = 113;
+        let have = dec.decode(&bytes, &mut pos).unwrap().map(|f| f.kind);
+        assert_eq!(have, Some(FrameKind::Message(Message::Have(9))));
+        // whole in the input, a piece is an ordinary borrowed frame
+        let mut pos = 0;
+        let frame = dec.decode(&bytes, &mut pos).unwrap().unwrap();
+        assert_eq!(frame.origin, Origin::Input(4));
+        assert!(
+            matches!(frame.kind, FrameKind::Message(Message::Piece { block: b, .. }) if b == &block[..])
+        );
+    }
+
+    #[test]
+    fn a_split_piece_still_has_its_length_checked() {
+        let mut dec = split_after_handshake();
+        // a piece body of 8 bytes is too short, even when it straddles
+        assert_eq!(dec.decode(&[0, 0, 0, 8, 7, 0, 0], &mut 0), Ok(None));
+        let err = dec.decode(&[0, 0, 0, 0, 0], &mut 0).unwrap_err();
+        assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
     }
 
     #[test]
@@ -601,6 +799,10 @@ pub(crate) mod tests {
             let mut dec = Decoder::new(max);
             let chunked = decode_all(&mut dec, &cut(&bytes, &cuts));
             prop_assert_eq!(&chunked, &whole);
+            let mut split = Decoder::new(max);
+            split.set_split_pieces(true);
+            prop_assert_eq!(&decode_all(&mut split, &cut(&bytes, &cuts)), &whole);
+            prop_assert!(split.buffered_len() <= HANDSHAKE_LEN.max(max as usize));
             prop_assert!(dec.copied <= bytes.len());
             if let Some(err) = whole.1 {
                 // Spent: the same error for any later input, nothing held.
@@ -625,9 +827,11 @@ pub(crate) mod tests {
                 m.encode(&mut bytes);
                 expected.push(Owned::Message(bytes[start..].to_vec()));
             }
-            let (frames, err) = decode_all(&mut Decoder::default(), &cut(&bytes, &cuts));
-            prop_assert_eq!(err, None);
-            prop_assert_eq!(frames, expected);
+            for mut dec in decoders() {
+                let (frames, err) = decode_all(&mut dec, &cut(&bytes, &cuts));
+                prop_assert_eq!(err, None);
+                prop_assert_eq!(&frames, &expected);
+            }
         }
     }
 }

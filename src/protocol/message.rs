@@ -240,6 +240,65 @@ impl<P> Message<P> {
         }
     }
 
+    /// Length of [`Message::encode_header`]'s output.
+    pub fn header_len(&self) -> usize {
+        match self {
+            Message::KeepAlive => 4,
+            Message::Have(_) => 9,
+            Message::Request(_) | Message::Cancel(_) => 17,
+            Message::Port(_) => 7,
+            Message::Piece { .. } => 13,
+            Message::Extended { .. } => 6,
+            _ => 5,
+        }
+    }
+
+    /// Writes everything but the payload, for a payload of `payload_len`
+    /// bytes: the length prefix (which counts it), the id and the fixed
+    /// fields. Whatever `P` holds is not read: a sender can encode a header
+    /// from a length alone and write the payload from where it lies.
+    pub fn encode_header_for(&self, payload_len: usize, out: &mut impl BufMut) {
+        let body_len = self.header_len() - 4 + payload_len;
+        out.put_u32(body_len as u32);
+        match *self {
+            Message::KeepAlive => {}
+            Message::Choke => out.put_u8(MessageId::Choke as u8),
+            Message::Unchoke => out.put_u8(MessageId::Unchoke as u8),
+            Message::Interested => out.put_u8(MessageId::Interested as u8),
+            Message::NotInterested => out.put_u8(MessageId::NotInterested as u8),
+            Message::Have(index) => {
+                out.put_u8(MessageId::Have as u8);
+                out.put_u32(index);
+            }
+            Message::Bitfield(_) => out.put_u8(MessageId::Bitfield as u8),
+            Message::Request(r) | Message::Cancel(r) => {
+                let id = if matches!(self, Message::Request(_)) {
+                    MessageId::Request
+                } else {
+                    MessageId::Cancel
+                };
+                out.put_u8(id as u8);
+                out.put_u32(r.piece);
+                out.put_u32(r.offset);
+                out.put_u32(r.length);
+            }
+            Message::Piece { piece, offset, .. } => {
+                out.put_u8(MessageId::Piece as u8);
+                out.put_u32(piece);
+                out.put_u32(offset);
+            }
+            Message::Port(port) => {
+                out.put_u8(MessageId::Port as u8);
+                out.put_u16(port);
+            }
+            Message::Extended { id, .. } => {
+                out.put_u8(MessageId::Extended as u8);
+                out.put_u8(id);
+            }
+            Message::Unknown { id, .. } => out.put_u8(id),
+        }
+    }
+
     /// Where the payload starts inside the body (after the id byte and the
     /// fixed fields); 0 for messages without one.
     pub fn payload_offset(&self) -> usize {
@@ -335,62 +394,11 @@ impl<P: AsRef<[u8]>> Message<P> {
         self.header_len() + self.payload().len()
     }
 
-    /// Length of [`Message::encode_header`]'s output.
-    pub fn header_len(&self) -> usize {
-        match self {
-            Message::KeepAlive => 4,
-            Message::Have(_) => 9,
-            Message::Request(_) | Message::Cancel(_) => 17,
-            Message::Port(_) => 7,
-            Message::Piece { .. } => 13,
-            Message::Extended { .. } => 6,
-            _ => 5,
-        }
-    }
-
     /// Writes everything but the payload: the length prefix (which counts
     /// the payload), the id and the fixed fields. A sender can then write
     /// the payload from where it already lies, without copying it here.
     pub fn encode_header(&self, out: &mut impl BufMut) {
-        let body_len = self.header_len() - 4 + self.payload().len();
-        out.put_u32(body_len as u32);
-        match *self {
-            Message::KeepAlive => {}
-            Message::Choke => out.put_u8(MessageId::Choke as u8),
-            Message::Unchoke => out.put_u8(MessageId::Unchoke as u8),
-            Message::Interested => out.put_u8(MessageId::Interested as u8),
-            Message::NotInterested => out.put_u8(MessageId::NotInterested as u8),
-            Message::Have(index) => {
-                out.put_u8(MessageId::Have as u8);
-                out.put_u32(index);
-            }
-            Message::Bitfield(_) => out.put_u8(MessageId::Bitfield as u8),
-            Message::Request(r) | Message::Cancel(r) => {
-                let id = if matches!(self, Message::Request(_)) {
-                    MessageId::Request
-                } else {
-                    MessageId::Cancel
-                };
-                out.put_u8(id as u8);
-                out.put_u32(r.piece);
-                out.put_u32(r.offset);
-                out.put_u32(r.length);
-            }
-            Message::Piece { piece, offset, .. } => {
-                out.put_u8(MessageId::Piece as u8);
-                out.put_u32(piece);
-                out.put_u32(offset);
-            }
-            Message::Port(port) => {
-                out.put_u8(MessageId::Port as u8);
-                out.put_u16(port);
-            }
-            Message::Extended { id, .. } => {
-                out.put_u8(MessageId::Extended as u8);
-                out.put_u8(id);
-            }
-            Message::Unknown { id, .. } => out.put_u8(id),
-        }
+        self.encode_header_for(self.payload().len(), out);
     }
 
     /// Writes the whole frame.

@@ -90,7 +90,7 @@ type Head = FrameKind<Range<usize>>;
 fn head(kind: FrameKind<&[u8]>) -> Head {
     let at = match &kind {
         FrameKind::Message(m) => m.payload_offset(),
-        FrameKind::Handshake(_) => 0,
+        FrameKind::Handshake(_) | FrameKind::PieceStart { .. } => 0,
     };
     kind.map(|payload| at..at + payload.len())
 }
@@ -349,6 +349,8 @@ impl Wire {
                 });
             }
             FrameKind::Message(message) => message,
+            // Only in split mode, which this wire's decoder never uses.
+            FrameKind::PieceStart { .. } => return None,
         };
         Some(match message {
             Message::KeepAlive => Event::KeepAlive,

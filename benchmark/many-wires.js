@@ -1,0 +1,74 @@
+'use strict'
+
+// Many wires, in a process of their own (so that its memory is theirs):
+// `node --expose-gc many-wires.js <impl short name> <pairs>` makes that many
+// wire pairs in memory; each side handshakes, sends a 1000-piece bitfield and
+// three haves. Prints JSON: the time until every wire has received all of
+// it, and the heap, external and RSS growth per pair after a full GC.
+
+const { load } = require('./impls.js')
+const { HASH, ID_A, ID_B, tick } = require('./workloads.js')
+
+const now = () => process.hrtime.bigint()
+
+async function main () {
+  const [short, pairsArg] = process.argv.slice(2)
+  const pairs = Number(pairsArg)
+  const impl = (await load()).find((i) => i.short === short)
+  if (!impl) throw new Error(`no implementation ${short}`)
+  const bits = Buffer.alloc(125, 0xaa) // 1000 pieces, the even ones
+
+  // warm up the code paths, then measure from a clean heap
+  await run(impl, 50, bits)
+  await tick()
+  global.gc()
+  const before = process.memoryUsage()
+
+  const t0 = now()
+  const wires = await run(impl, pairs, bits)
+  const ms = Number(now() - t0) / 1e6
+
+  await tick()
+  global.gc()
+  const after = process.memoryUsage()
+  const per = (key) => (after[key] - before[key]) / pairs
+  process.stdout.write(JSON.stringify({ ms, heap: per('heapUsed'), external: per('external'), rss: per('rss'), wires: wires.length }) + '\n')
+}
+
+function run (impl, pairs, bits) {
+  const wires = []
+  let pending = 2 * pairs
+  return new Promise((resolve) => {
+    const whenDone = (w) => {
+      let got = 0
+      const check = () => { if (++got === 5 && --pending === 0) resolve(wires) }
+      w.on('handshake', check)
+      w.on('bitfield', check)
+      w.on('have', check)
+    }
+    for (let p = 0; p < pairs; p++) {
+      const a = impl.create()
+      const b = impl.create()
+      whenDone(a)
+      whenDone(b)
+      a.pipe(b).pipe(a)
+      wires.push(a, b)
+      a.handshake(HASH, ID_A)
+      b.handshake(HASH, ID_B)
+      for (const w of [a, b]) {
+        w.bitfield({ buffer: bits })
+        // pieces the bitfield lacks (bittorrent-protocol emits no 'have'
+        // for a piece it already knows)
+        const k = 2 * (p % 300) + 1
+        w.have(k)
+        w.have(k + 2)
+        w.have(k + 4)
+      }
+    }
+  })
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

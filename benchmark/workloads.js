@@ -1,0 +1,189 @@
+'use strict'
+
+// The workloads of the benchmark. Each takes an implementation (see impls.js)
+// and returns the milliseconds it took; each checks that everything arrived.
+
+const net = require('node:net')
+const { once } = require('node:events')
+
+const BLOCK = 16384
+const PIECE_BLOCKS = 16 // 256 KiB pieces
+const HASH = Buffer.alloc(20, 0x11)
+const ID_A = Buffer.from('-PW0001-aaaaaaaaaaaa')
+const ID_B = Buffer.from('-PW0001-bbbbbbbbbbbb')
+
+const now = () => process.hrtime.bigint()
+const since = (t0) => Number(now() - t0) / 1e6
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+// A loopback TCP connection: [client socket, server-side socket].
+async function connection () {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const client = net.connect(server.address().port, '127.0.0.1')
+  const [[accepted]] = await Promise.all([once(server, 'connection'), once(client, 'connect')])
+  server.close()
+  return [client, accepted]
+}
+
+// Bulk transfer: the leecher keeps 32 requests of 16 KiB outstanding until
+// `total` bytes have arrived; the seeder answers from `data` (a preallocated
+// buffer, a multiple of 16 KiB); every block is compared with what was sent.
+async function bulk (impl, { total, data, tcp }) {
+  const seeder = impl.create()
+  const leecher = impl.create()
+  let sockets = []
+  if (tcp) {
+    sockets = await connection()
+    const [client, accepted] = sockets
+    accepted.pipe(seeder).pipe(accepted)
+    client.pipe(leecher).pipe(client)
+  } else {
+    leecher.pipe(seeder).pipe(leecher)
+  }
+  const blocks = total / BLOCK
+  const dataBlocks = data.length / BLOCK
+  seeder.on('interested', () => seeder.unchoke())
+  seeder.on('request', (i, offset, length, respond) => {
+    const at = ((i * PIECE_BLOCKS + offset / BLOCK) % dataBlocks) * BLOCK
+    respond(null, data.subarray(at, at + length))
+  })
+  const done = new Promise((resolve, reject) => {
+    let next = 0
+    let received = 0
+    const ask = () => {
+      const b = next++
+      leecher.request(Math.floor(b / PIECE_BLOCKS), (b % PIECE_BLOCKS) * BLOCK, BLOCK, (err, block) => {
+        if (err) return reject(err)
+        const at = (b % dataBlocks) * BLOCK
+        if (!impl.bytes(block).equals(data.subarray(at, at + BLOCK))) return reject(new Error(`block ${b} differs`))
+        if (++received === blocks) return resolve()
+        if (next < blocks) ask()
+      })
+    }
+    leecher.once('unchoke', () => {
+      for (let k = 0; k < 32 && next < blocks; k++) ask()
+    })
+  })
+  await tick()
+  const t0 = now()
+  seeder.handshake(HASH, ID_A)
+  leecher.handshake(HASH, ID_B)
+  leecher.interested()
+  await done
+  const ms = since(t0)
+  leecher.destroy()
+  seeder.destroy()
+  for (const s of sockets) s.destroy()
+  return ms
+}
+
+// The raw ceiling: the bytes of the bulk transfer (16 KiB blocks with their
+// 13-byte headers) over a loopback TCP connection, with no protocol.
+async function ceiling ({ total }) {
+  const [client, accepted] = await connection()
+  const chunk = Buffer.alloc(BLOCK + 13, 0x61)
+  const blocks = total / BLOCK
+  const expected = blocks * chunk.length
+  let got = 0
+  const done = new Promise((resolve) => {
+    client.on('data', (d) => {
+      got += d.length
+      if (got === expected) resolve()
+    })
+  })
+  const t0 = now()
+  for (let sent = 0; sent < blocks;) {
+    sent++
+    if (!accepted.write(chunk)) await once(accepted, 'drain')
+  }
+  await done
+  const ms = since(t0)
+  client.destroy()
+  accepted.destroy()
+  return ms
+}
+
+// A recorded stream: a handshake, then `count` piece messages of 16 KiB.
+function recordPieces (reference, count) {
+  const w = reference()
+  const chunks = []
+  w.on('data', (c) => chunks.push(Buffer.from(c)))
+  w.handshake(HASH, ID_A)
+  const block = Buffer.alloc(BLOCK)
+  for (let i = 0; i < count; i++) {
+    block.fill(i & 0xff)
+    w.piece(i, 0, block)
+  }
+  w.resume()
+  return new Promise((resolve) => setImmediate(() => resolve(Buffer.concat(chunks))))
+}
+
+// Reassembly: the recorded stream written in the given chunks (cut once, the
+// same for every implementation); time until every piece was emitted.
+async function reassembly (impl, { chunks, count }) {
+  const w = impl.create()
+  let pieces = 0
+  let bytes = 0
+  const done = new Promise((resolve) => {
+    w.on('piece', (i, offset, block) => {
+      bytes += block.length
+      if (++pieces === count) resolve()
+    })
+  })
+  const t0 = now()
+  for (let k = 0; k < chunks.length; k++) w.write(chunks[k])
+  await done
+  const ms = since(t0)
+  if (bytes !== count * BLOCK) throw new Error(`${bytes} bytes of blocks, expected ${count * BLOCK}`)
+  w.destroy()
+  return ms
+}
+
+function cut (stream, size) {
+  const out = []
+  for (let at = 0; at < stream.length; at += size) out.push(stream.subarray(at, at + size))
+  return out
+}
+
+// Small messages from a sender wire to a receiver wire in memory: `have`
+// alone, or the mix have/request/cancel/interested/uninterested (five events
+// an iteration). Time from the first call until the receiver has emitted
+// every event.
+async function small (impl, { kind, messages }) {
+  const sender = impl.create()
+  const receiver = impl.create()
+  sender.pipe(receiver).pipe(sender)
+  await tick()
+  sender.handshake(HASH, ID_A)
+  receiver.handshake(HASH, ID_B)
+  receiver.unchoke()
+  if (sender.peerChoking) await once(sender, 'unchoke')
+  await tick()
+  let events = 0
+  const expected = messages
+  const done = new Promise((resolve) => {
+    const count = () => { if (++events === expected) resolve() }
+    for (const name of ['have', 'request', 'cancel', 'interested', 'uninterested']) receiver.on(name, count)
+  })
+  const t0 = now()
+  if (kind === 'have') {
+    for (let i = 0; i < messages; i++) sender.have(i)
+  } else {
+    for (let i = 0; i < messages / 5; i++) {
+      sender.interested()
+      sender.have(i)
+      sender.request(i, 0, BLOCK)
+      sender.cancel(i, 0, BLOCK)
+      sender.uninterested()
+    }
+  }
+  await done
+  const ms = since(t0)
+  sender.destroy()
+  receiver.destroy()
+  return ms
+}
+
+module.exports = { bulk, ceiling, recordPieces, reassembly, cut, small, BLOCK, HASH, ID_A, ID_B, tick }
