@@ -1,0 +1,147 @@
+'use strict'
+
+// Drives libtorrent-rasterbar (Debian's python3-libtorrent) through
+// libtorrent_peer.py for the interop tests (not a test file itself).
+// Everything is on 127.0.0.1; every wait has a deadline that fails with what
+// libtorrent printed so far; every process is killed when its test ends.
+
+const { spawn, spawnSync } = require('child_process')
+const crypto = require('crypto')
+const path = require('path')
+
+const PYTHON = '/usr/bin/python3' // Debian's: the one that can import libtorrent
+const SCRIPT = path.join(__dirname, 'libtorrent_peer.py')
+
+let checked = null
+
+// Throws a clear error when libtorrent cannot be imported: these tests fail,
+// they do not skip.
+function requireLibtorrent () {
+  if (checked) return checked
+  const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], {
+    encoding: 'utf8',
+    timeout: 20000
+  })
+  if (r.status !== 0) {
+    throw new Error(`libtorrent is missing: \`${PYTHON} -c 'import libtorrent'\` failed ` +
+      `(${(r.error && r.error.message) || (r.stderr || '').trim().split('\n').pop()}). ` +
+      'Install it with `apt-get install -y python3-libtorrent` (.ci/run does).')
+  }
+  checked = r.stdout.trim()
+  return checked
+}
+
+// Runs `libtorrent_peer.py create`: a .torrent written by libtorrent's own
+// create_torrent. Returns what it printed (info hash, piece hashes, ...).
+function createTorrent (source, torrentFile, { pieceLength = 32768 } = {}) {
+  requireLibtorrent()
+  const r = spawnSync(PYTHON, [SCRIPT, 'create', source, torrentFile, '--piece-length', String(pieceLength)], {
+    encoding: 'utf8',
+    timeout: 20000
+  })
+  if (r.status !== 0) throw new Error(`libtorrent create failed: ${r.stdout}${r.stderr}${r.error || ''}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop())
+}
+
+// Starts `libtorrent_peer.py seed|leech ...`. `t` is the node:test context:
+// the process is killed after the test, however it ends.
+function startPeer (t, args, { deadline = 40 } = {}) {
+  requireLibtorrent()
+  const proc = spawn(PYTHON, [SCRIPT, '--deadline', String(deadline), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const events = []
+  const waiters = new Set()
+  let output = ''
+  let exit = null
+  let pending = ''
+
+  function settle () {
+    for (const w of waiters) w.check()
+  }
+  proc.stdout.setEncoding('utf8')
+  proc.stdout.on('data', (chunk) => {
+    output += chunk
+    pending += chunk
+    let nl
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      try {
+        events.push(JSON.parse(line))
+      } catch (err) {
+        events.push({ event: 'unparsed', line })
+      }
+    }
+    settle()
+  })
+  proc.stderr.setEncoding('utf8')
+  proc.stderr.on('data', (chunk) => { output += chunk })
+  proc.on('exit', (code, signal) => {
+    exit = { code, signal }
+    settle()
+  })
+  proc.on('error', (err) => {
+    exit = { code: null, signal: null, error: err }
+    settle()
+  })
+
+  function kill () {
+    if (exit === null) proc.kill('SIGKILL')
+  }
+  t.after(kill)
+
+  // Resolves with the first event named `name`; rejects with libtorrent's
+  // output on a timeout, on any event in `fatal` and when the process exits.
+  function waitFor (name, { timeout = 20000, fatal = ['error', 'banned'] } = {}) {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        check () {
+          const found = events.find((e) => e.event === name)
+          const bad = events.find((e) => fatal.includes(e.event))
+          if (found) return done(null, found)
+          if (bad) return done(new Error(`libtorrent reported ${bad.event} while we waited for '${name}'`))
+          if (exit) return done(new Error(`libtorrent exited (${JSON.stringify(exit)}) before '${name}'`))
+        }
+      }
+      const timer = setTimeout(() => done(new Error(`no '${name}' from libtorrent within ${timeout} ms`)), timeout)
+      function done (err, value) {
+        clearTimeout(timer)
+        waiters.delete(waiter)
+        if (err) {
+          kill()
+          err.message += `\nlibtorrent printed:\n${output}`
+          reject(err)
+        } else {
+          resolve(value)
+        }
+      }
+      waiters.add(waiter)
+      waiter.check()
+    })
+  }
+
+  return { proc, events, waitFor, kill, output: () => output }
+}
+
+// `size` bytes, the same for the same seed.
+function payload (size, seed) {
+  const key = crypto.createHash('sha256').update(`interop ${seed}`).digest()
+  const cipher = crypto.createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16))
+  return cipher.update(Buffer.alloc(size))
+}
+
+function sha1 (data) {
+  return crypto.createHash('sha1').update(data).digest('hex')
+}
+
+// A promise that rejects with `message` after `ms`, unless `promise` settles first.
+function within (promise, ms, message) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  ]).finally(() => clearTimeout(timer))
+}
+
+module.exports = { requireLibtorrent, createTorrent, startPeer, payload, sha1, within }
