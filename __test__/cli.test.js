@@ -1,0 +1,392 @@
+'use strict'
+
+// The command (examples/cli.js) as a user runs it: child processes on
+// 127.0.0.1, against each other, against peers written here to misbehave,
+// and against libtorrent with .torrent files written by libtorrent itself.
+
+const test = require('node:test')
+const assert = require('node:assert')
+const { spawn } = require('child_process')
+const crypto = require('crypto')
+const fs = require('fs')
+const net = require('net')
+const os = require('os')
+const path = require('path')
+const bencode = require('bencode')
+const pwp = require('..')
+const { createTorrent, startPeer, payload } = require('./libtorrent')
+
+const CLI = path.join(__dirname, '..', 'examples', 'cli.js')
+const PEER_ID = Buffer.from('-PW0100-clitest00001')
+
+function tmpdir (t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-cli-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+// Runs the command to its end; rejects if it runs longer than `timeout`.
+function run (args, { timeout = 20000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`peer-wire-native ${args.join(' ')} ran over ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, timeout)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+// Starts `seed` and resolves with its port once it listens; killed after the
+// test (or when this process exits first).
+function startSeed (t, args, { timeout = 20000 } = {}) {
+  const child = spawn(process.execPath, [CLI, 'seed', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const kill = () => child.kill('SIGKILL')
+  process.once('exit', kill)
+  t.after(() => {
+    kill()
+    process.removeListener('exit', kill)
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
+  const port = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`seed did not listen within ${timeout} ms\n${stdout}${stderr}`)), timeout)
+    child.stdout.on('data', (d) => {
+      stdout += d
+      const m = /seeding on 127\.0\.0\.1:(\d+)/.exec(stdout)
+      if (m) {
+        clearTimeout(timer)
+        resolve(Number(m[1]))
+      }
+    })
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`seed exited with ${code} before listening\n${stdout}${stderr}`))
+    })
+  })
+  return { child, port, output: () => stdout + stderr }
+}
+
+// One clear line on stderr, no stack trace.
+function assertOneLineError (result, pattern) {
+  assert.notStrictEqual(result.code, 0, `expected a failure, got exit 0\n${result.stdout}`)
+  const lines = result.stderr.trim().split('\n')
+  assert.strictEqual(lines.length, 1, `expected one line on stderr, got:\n${result.stderr}`)
+  assert.match(lines[0], /^peer-wire-native: /)
+  assert.match(lines[0], pattern)
+  assert.doesNotMatch(result.stderr, /\n\s+at /)
+}
+
+// A torrent built here (so these tests do not depend on the command's own
+// torrent code): files is [{ path: [...], data }]; one file without a
+// path is a single-file torrent.
+function makeTorrent (name, files, pieceLength = 32768) {
+  const all = Buffer.concat(files.map((f) => f.data))
+  const pieces = []
+  for (let at = 0; at < all.length; at += pieceLength) {
+    pieces.push(crypto.createHash('sha1').update(all.subarray(at, at + pieceLength)).digest())
+  }
+  const info = { name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) }
+  if (files.length === 1 && !files[0].path) info.length = all.length
+  else info.files = files.map((f) => ({ length: f.data.length, path: f.path }))
+  return {
+    file: bencode.encode({ info }),
+    infoHash: crypto.createHash('sha1').update(bencode.encode(info)).digest(),
+    data: all,
+    pieceLength,
+    pieceCount: pieces.length
+  }
+}
+
+function writeFiles (root, files) {
+  for (const f of files) {
+    const where = path.join(root, ...f.path)
+    fs.mkdirSync(path.dirname(where), { recursive: true })
+    fs.writeFileSync(where, f.data)
+  }
+}
+
+function sameFiles (root, files) {
+  for (const f of files) {
+    const where = path.join(root, ...f.path)
+    assert.ok(fs.readFileSync(where).equals(f.data), `${where} differs`)
+  }
+}
+
+const ALBUM = [
+  { path: ['one.bin'], data: payload(300001, 11) },
+  { path: ['empty'], data: Buffer.alloc(0) },
+  { path: ['sub', 'two.txt'], data: payload(70000, 12) },
+  { path: ['sub', 'deeper', 'three'], data: payload(5, 13) },
+  { path: ['four.bin'], data: payload(500000, 14) }
+]
+
+// A peer written for a test, serving `torrent` through peer-wire-native:
+// `serve(index, offset, length, data, respond, wire)` decides each answer.
+async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}) {
+  const seen = { requests: [], connections: 0 }
+  const sockets = new Set()
+  const server = net.createServer((socket) => {
+    seen.connections++
+    sockets.add(socket)
+    socket.on('error', () => {})
+    const wire = pwp()
+    socket.pipe(wire).pipe(socket)
+    wire.on('handshake', () => {
+      wire.handshake(infoHash, PEER_ID)
+      wire.bitfield(Buffer.alloc(Math.ceil(torrent.pieceCount / 8), 0xff))
+    })
+    wire.on('interested', () => wire.unchoke())
+    wire.on('request', (index, offset, length, respond) => {
+      seen.requests.push([index, offset, length])
+      const start = index * torrent.pieceLength + offset
+      const block = Buffer.from(torrent.data.subarray(start, start + length))
+      if (serve) serve(index, offset, length, block, respond, wire)
+      else respond(null, block)
+    })
+  })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { port: server.address().port, seen }
+}
+
+test('demo: seeds a generated payload and downloads it over TCP, verified', async () => {
+  const r = await run(['demo'], { timeout: 30000 })
+  assert.strictEqual(r.code, 0, r.stderr)
+  assert.match(r.stdout, /payload: 64\.0 MiB \(seed 1\), 256 pieces of 256 KiB, info hash [0-9a-f]{40}/)
+  assert.match(r.stdout, /seeding on 127\.0\.0\.1:\d+; downloading with a second wire over TCP/)
+  assert.match(r.stdout, /downloaded 64\.0 MiB in [0-9.]+ s: [0-9.]+ MiB\/s/)
+  assert.match(r.stdout, /verified: all 256 pieces passed SHA-1, payload SHA-1 [0-9a-f]{40} matches/)
+  assert.strictEqual(r.stderr, '') // the progress bar is drawn only on a terminal
+})
+
+test('fetch: a multi-file torrent from `seed`, both commands, into --out', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('album', ALBUM)
+  fs.writeFileSync(path.join(dir, 'album.torrent'), torrent.file)
+  writeFiles(path.join(dir, 'data', 'album'), ALBUM)
+
+  // seed given the torrent's folder itself
+  const seed = startSeed(t, [path.join(dir, 'album.torrent'), path.join(dir, 'data', 'album')])
+  const port = await seed.port
+  const r = await run(['fetch', path.join(dir, 'album.torrent'), '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out')])
+  assert.strictEqual(r.code, 0, r.stderr)
+  assert.match(r.stdout, /album: 0\.8 MiB, 5 files, 27 pieces of 32 KiB/)
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-PW0100-\)/)
+  assert.match(r.stdout, /all 27 pieces passed SHA-1/)
+  sameFiles(path.join(dir, 'out', 'album'), ALBUM)
+  assert.match(seed.output(), /checked: all 27 pieces passed SHA-1/)
+
+  // the fetched copy seeds too (given the folder holding it, as --out was)
+  const again = startSeed(t, [path.join(dir, 'album.torrent'), path.join(dir, 'out')])
+  const r2 = await run(['fetch', path.join(dir, 'album.torrent'), '--peer', `127.0.0.1:${await again.port}`, '--out', path.join(dir, 'out2')])
+  assert.strictEqual(r2.code, 0, r2.stderr)
+  sameFiles(path.join(dir, 'out2', 'album'), ALBUM)
+})
+
+test('fetch: a single-file torrent from `seed` given the file under another name', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(777777, 21)
+  const torrent = makeTorrent('single.bin', [{ data }], 65536)
+  fs.writeFileSync(path.join(dir, 'single.torrent'), torrent.file)
+  fs.writeFileSync(path.join(dir, 'renamed.bin'), data)
+  const seed = startSeed(t, [path.join(dir, 'single.torrent'), path.join(dir, 'renamed.bin')])
+  const r = await run(['fetch', path.join(dir, 'single.torrent'), '--peer', `127.0.0.1:${await seed.port}`, '--out', path.join(dir, 'out')])
+  assert.strictEqual(r.code, 0, r.stderr)
+  assert.match(r.stdout, /all 12 pieces passed SHA-1/)
+  assert.ok(fs.readFileSync(path.join(dir, 'out', 'single.bin')).equals(data))
+})
+
+test('fetch: asks again for what a choke dropped and for a request that timed out', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('flaky.bin', [{ data: payload(1000000, 31) }], 32768)
+  fs.writeFileSync(path.join(dir, 'flaky.torrent'), torrent.file)
+  let answered = 0
+  let ignored = null
+  let choked = false
+  const peer = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond, wire) {
+      if (++answered === 5 && !choked) { // choke early on (the requests after it are dropped), unchoke a moment later
+        choked = true
+        wire.choke()
+        setTimeout(() => wire.unchoke(), 100)
+        return
+      }
+      if (index === 20 && offset === 0 && !ignored) { // asked after the unchoke, never answered: must time out
+        ignored = [index, offset, length]
+        return
+      }
+      respond(null, block)
+    }
+  })
+  const r = await run(['fetch', path.join(dir, 'flaky.torrent'), '--peer', `127.0.0.1:${peer.port}`,
+    '--out', dir, '--timeout', '1'])
+  assert.strictEqual(r.code, 0, r.stderr)
+  assert.ok(fs.readFileSync(path.join(dir, 'flaky.bin')).equals(torrent.data))
+  assert.ok(choked)
+  const asked = (b) => peer.seen.requests.filter((x) => x.join() === b.join()).length
+  assert.strictEqual(asked(ignored), 2, 'the timed-out request was asked again')
+  // blocks pending at the choke were asked again after the unchoke
+  const counts = new Map()
+  for (const req of peer.seen.requests) counts.set(req.join(), (counts.get(req.join()) || 0) + 1)
+  assert.ok([...counts.values()].filter((n) => n > 1).length > 1)
+})
+
+test('fetch: a piece that is corrupt once is downloaded again', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('once.bin', [{ data: payload(400000, 41) }], 32768)
+  fs.writeFileSync(path.join(dir, 'once.torrent'), torrent.file)
+  let corrupted = false
+  const peer = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) {
+      if (index === 5 && !corrupted) {
+        corrupted = true
+        block[100] ^= 0xff
+      }
+      respond(null, block)
+    }
+  })
+  const r = await run(['fetch', path.join(dir, 'once.torrent'), '--peer', `127.0.0.1:${peer.port}`, '--out', dir])
+  assert.strictEqual(r.code, 0, r.stderr)
+  assert.match(r.stdout, /\(1 corrupt piece downloaded again\)/)
+  assert.ok(fs.readFileSync(path.join(dir, 'once.bin')).equals(torrent.data))
+})
+
+test('fetch fails clearly: a piece that is always corrupt', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('bad.bin', [{ data: payload(400000, 51) }], 32768)
+  fs.writeFileSync(path.join(dir, 'bad.torrent'), torrent.file)
+  const peer = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) {
+      if (index === 2) block[0] ^= 1
+      respond(null, block)
+    }
+  })
+  const r = await run(['fetch', path.join(dir, 'bad.torrent'), '--peer', `127.0.0.1:${peer.port}`, '--out', dir])
+  assertOneLineError(r, /piece 2 failed its SHA-1 check 3 times: peer 127\.0\.0\.1:\d+ sends corrupt data/)
+  const askedPiece2 = peer.seen.requests.filter(([i, o]) => i === 2 && o === 0).length
+  assert.strictEqual(askedPiece2, 3, 'downloaded three times before giving up')
+})
+
+test('fetch fails clearly: a peer that stops answering requests', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('mute.bin', [{ data: payload(200000, 91) }])
+  fs.writeFileSync(path.join(dir, 'mute.torrent'), torrent.file)
+  const peer = await fakePeer(t, torrent, { serve () {} }) // unchokes, never answers
+  const r = await run(['fetch', path.join(dir, 'mute.torrent'), '--peer', `127.0.0.1:${peer.port}`, '--out', dir, '--timeout', '1'])
+  assertOneLineError(r, /peer 127\.0\.0\.1:\d+ stopped answering: 3 requests in a row timed out after 1 s/)
+  assert.ok(peer.seen.requests.length > 0)
+})
+
+test('fetch fails clearly: nobody listens at the peer address', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('x.bin', [{ data: payload(1000, 61) }])
+  fs.writeFileSync(path.join(dir, 'x.torrent'), torrent.file)
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = server.address().port
+  await new Promise((resolve) => server.close(resolve)) // a port nobody listens on
+  const r = await run(['fetch', path.join(dir, 'x.torrent'), '--peer', `127.0.0.1:${port}`, '--out', dir])
+  assertOneLineError(r, new RegExp(`cannot connect to peer 127\\.0\\.0\\.1:${port}: connection refused`))
+})
+
+test('fetch fails clearly: the peer answers with another info hash', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('x.bin', [{ data: payload(100000, 71) }])
+  fs.writeFileSync(path.join(dir, 'x.torrent'), torrent.file)
+  const other = Buffer.alloc(20, 0xee)
+  const peer = await fakePeer(t, torrent, { infoHash: other })
+  const r = await run(['fetch', path.join(dir, 'x.torrent'), '--peer', `127.0.0.1:${peer.port}`, '--out', dir])
+  assertOneLineError(r, new RegExp(`wrong info hash: peer 127\\.0\\.0\\.1:\\d+ answered with ${other.toString('hex')}, ` +
+    `the torrent's is ${torrent.infoHash.toString('hex')}`))
+  assert.deepStrictEqual(peer.seen.requests, [])
+
+  // a peer that does not have the torrent hangs up instead, as libtorrent does
+  const server = net.createServer((socket) => socket.once('data', () => socket.destroy()))
+  t.after(() => server.close())
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const r2 = await run(['fetch', path.join(dir, 'x.torrent'), '--peer', `127.0.0.1:${server.address().port}`, '--out', dir])
+  assertOneLineError(r2, /peer 127\.0\.0\.1:\d+ closed the connection before its handshake \(does it have this torrent\?\)/)
+})
+
+test('fetch refuses file names that leave the output folder', async (t) => {
+  const dir = tmpdir(t)
+  for (const bad of [['..', 'evil.txt'], ['sub', '..', '..', 'evil.txt'], ['/etc', 'evil.txt']]) {
+    const torrent = makeTorrent('album', [{ path: ['ok.txt'], data: Buffer.from('ok') }, { path: bad, data: Buffer.from('evil') }])
+    fs.writeFileSync(path.join(dir, 'evil.torrent'), torrent.file)
+    const r = await run(['fetch', path.join(dir, 'evil.torrent'), '--peer', '127.0.0.1:1', '--out', path.join(dir, 'out')])
+    assertOneLineError(r, /unsafe file name in the torrent/)
+  }
+  assert.ok(!fs.existsSync(path.join(dir, 'evil.txt')))
+  assert.ok(!fs.existsSync(path.join(dir, 'out')), 'nothing written')
+})
+
+test('seed fails clearly on data that does not match the torrent; usage errors exit 2', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(100000, 81)
+  const torrent = makeTorrent('d.bin', [{ data }])
+  fs.writeFileSync(path.join(dir, 'd.torrent'), torrent.file)
+  data[70000] ^= 1
+  fs.writeFileSync(path.join(dir, 'd.bin'), data)
+  assertOneLineError(await run(['seed', path.join(dir, 'd.torrent'), dir, '--port', '0']),
+    /the data does not match the torrent: piece 2 fails its SHA-1 check/)
+  assertOneLineError(await run(['seed', path.join(dir, 'd.torrent'), path.join(dir, 'missing'), '--port', '0']),
+    /missing: no such file or folder/)
+  assertOneLineError(await run(['fetch', path.join(dir, 'nope.torrent'), '--peer', '127.0.0.1:1']),
+    /cannot read .*nope\.torrent: no such file/)
+  assertOneLineError(await run(['fetch', path.join(dir, 'd.bin'), '--peer', '127.0.0.1:1']),
+    /not a valid \.torrent file/)
+
+  const usage = await run(['fetch', path.join(dir, 'd.torrent')])
+  assert.strictEqual(usage.code, 2)
+  assert.match(usage.stderr, /^peer-wire-native: fetch needs --peer HOST:PORT\nusage:/)
+  assert.strictEqual((await run([])).code, 2)
+  assert.strictEqual((await run(['frobnicate'])).code, 2)
+})
+
+test('fetch from a libtorrent seed: a multi-file torrent written by libtorrent', async (t) => {
+  const dir = tmpdir(t)
+  writeFiles(path.join(dir, 'src', 'album'), ALBUM)
+  // libtorrent's create_torrent: a v1+v2 hybrid, with pad files between the files
+  const meta = createTorrent(path.join(dir, 'src', 'album'), path.join(dir, 'album.torrent'), { pieceLength: 32768 })
+  assert.ok(meta.num_files > ALBUM.length, 'libtorrent added pad files')
+  const seed = startPeer(t, ['seed', path.join(dir, 'album.torrent'), path.join(dir, 'src')])
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+
+  const r = await run(['fetch', path.join(dir, 'album.torrent'), '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out')])
+  assert.strictEqual(r.code, 0, r.stderr + seed.output())
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-LT20/)
+  assert.match(r.stdout, /album: 0\.8 MiB, 5 files, /) // libtorrent's pad files are not counted
+  assert.match(r.stdout, new RegExp(`info hash ${meta.info_hash}`))
+  assert.match(r.stdout, new RegExp(`all ${meta.num_pieces} pieces passed SHA-1`))
+  sameFiles(path.join(dir, 'out', 'album'), ALBUM)
+  assert.ok(!fs.existsSync(path.join(dir, 'out', 'album', '.pad')), 'pad files are not written')
+})
+
+test('seed to a libtorrent leecher: a multi-file torrent written by libtorrent', async (t) => {
+  const dir = tmpdir(t)
+  writeFiles(path.join(dir, 'src', 'album'), ALBUM)
+  const meta = createTorrent(path.join(dir, 'src', 'album'), path.join(dir, 'album.torrent'), { pieceLength: 16384 })
+  const seed = startSeed(t, [path.join(dir, 'album.torrent'), path.join(dir, 'src')])
+  const port = await seed.port
+  assert.match(seed.output(), new RegExp(`checked: all ${meta.num_pieces} pieces passed SHA-1`))
+
+  fs.mkdirSync(path.join(dir, 'dst'))
+  const leech = startPeer(t, ['leech', path.join(dir, 'album.torrent'), path.join(dir, 'dst'), `127.0.0.1:${port}`])
+  const finished = await leech.waitFor('finished', { timeout: 30000, fatal: ['error', 'banned', 'hash_failed'] })
+  assert.strictEqual(finished.pieces, meta.num_pieces)
+  assert.strictEqual(finished.hash_failures, 0)
+  sameFiles(path.join(dir, 'dst', 'album'), ALBUM)
+})

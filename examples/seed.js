@@ -1,0 +1,100 @@
+'use strict'
+
+// Serves a complete torrent to every peer that connects, on peer-wire-native's
+// public API: answer the handshake, send the full bitfield, unchoke peers
+// that are interested, answer their requests from storage.
+
+const crypto = require('crypto')
+const net = require('net')
+const pwp = require('..')
+const { Failure } = require('./failure')
+const { peerId, client } = require('./download')
+const { version } = require('../package.json')
+
+// Checks every piece of `storage` against the torrent's hashes.
+function verifyStorage (torrent, storage, onProgress = () => {}) {
+  for (let i = 0; i < torrent.pieceCount; i++) {
+    const length = torrent.pieceSize(i)
+    const hash = crypto.createHash('sha1').update(storage.read(i * torrent.pieceLength, length)).digest()
+    if (!hash.equals(torrent.pieceHash(i))) {
+      throw new Failure(`the data does not match the torrent: piece ${i} fails its SHA-1 check`)
+    }
+    onProgress({ bytes: i * torrent.pieceLength + length, total: torrent.length })
+  }
+}
+
+function fullBitfield (pieceCount) {
+  const bits = Buffer.alloc(Math.ceil(pieceCount / 8), 0xff)
+  if (pieceCount % 8) bits[bits.length - 1] = (0xff << (8 - pieceCount % 8)) & 0xff
+  return bits
+}
+
+// Resolves with the listening net.Server once it listens on host:port.
+// onPeer(event) is told of every peer: { type: 'connect' | 'handshake' |
+// 'close', address, client, uploaded }.
+function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () => {} }) {
+  const bitfield = fullBitfield(torrent.pieceCount)
+  const id = peerId()
+  const peers = new Set()
+
+  const server = net.createServer((socket) => {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`
+    const wire = pwp()
+    wire.peerAddress = address
+    peers.add(socket)
+    let peerClient = null
+    onPeer({ type: 'connect', address })
+
+    socket.on('error', () => {}) // the peer went away: 'close' follows
+    socket.on('close', () => {
+      peers.delete(socket)
+      wire.destroy()
+      onPeer({ type: 'close', address, client: peerClient, uploaded: wire.uploaded })
+    })
+    wire.on('error', () => socket.destroy()) // broke the protocol: drop it
+    wire.on('close', () => socket.destroy())
+    socket.pipe(wire).pipe(socket)
+
+    wire.on('handshake', (infoHash, peer, extensions) => {
+      if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
+      peerClient = client(peer)
+      wire.handshake(torrent.infoHash, id)
+      if (extensions.extended) wire.extended(0, { m: {}, v: `peer-wire-native ${version}` })
+      wire.bitfield(bitfield)
+      wire.setKeepAlive(true)
+      onPeer({ type: 'handshake', address, client: peerClient })
+    })
+    wire.on('interested', () => wire.unchoke())
+    wire.on('uninterested', () => wire.choke())
+    wire.on('request', (index, offset, length, respond) => {
+      if (index >= torrent.pieceCount || offset + length > torrent.pieceSize(index)) {
+        return socket.destroy() // outside the torrent
+      }
+      let block
+      try {
+        block = storage.read(index * torrent.pieceLength + offset, length)
+      } catch (err) {
+        return socket.destroy()
+      }
+      respond(null, block)
+    })
+  })
+
+  const close = server.close.bind(server)
+  server.close = (callback) => {
+    for (const socket of peers) socket.destroy()
+    return close(callback)
+  }
+
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => {
+      const why = err.code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : err.code === 'EACCES' ? 'permission denied' : err.message
+      reject(new Failure(`cannot listen on ${host}:${port}: ${why}`))
+    })
+    server.listen(port, host, () => resolve(server))
+  })
+}
+
+module.exports = { seed, verifyStorage }

@@ -1,0 +1,153 @@
+'use strict'
+
+// Metainfo (.torrent) files: parse one (BEP 3, single- and multi-file, with
+// BEP 47 pad files as libtorrent writes them in hybrid v1+v2 torrents), or
+// build one in memory.
+
+const crypto = require('crypto')
+const path = require('path')
+const bencode = require('bencode')
+const { Failure } = require('./failure')
+
+// The end of the bencoded value starting at `at` (exclusive).
+function skipValue (buf, at) {
+  const c = buf[at]
+  if (c === 0x69) { // i...e
+    const end = buf.indexOf(0x65, at)
+    if (end < 0) throw new Error('unterminated integer')
+    return end + 1
+  }
+  if (c === 0x6c || c === 0x64) { // l...e, d...e
+    at++
+    while (buf[at] !== 0x65) {
+      if (at >= buf.length) throw new Error('unterminated list or dictionary')
+      at = skipValue(buf, at)
+    }
+    return at + 1
+  }
+  if (c >= 0x30 && c <= 0x39) { // <length>:<bytes>
+    const colon = buf.indexOf(0x3a, at)
+    if (colon < 0) throw new Error('bad string length')
+    const end = colon + 1 + Number(buf.toString('latin1', at, colon))
+    if (!Number.isSafeInteger(end) || end > buf.length) throw new Error('string past the end')
+    return end
+  }
+  throw new Error('unexpected byte ' + c + ' at ' + at)
+}
+
+// The exact bytes of the top-level `info` value: its SHA-1 is the info hash.
+// (Re-encoding the decoded dictionary would change the hash of any torrent
+// that is not in canonical form.)
+function rawInfo (buf) {
+  if (buf[0] !== 0x64) throw new Error('not a dictionary')
+  let at = 1
+  while (at < buf.length && buf[at] !== 0x65) {
+    const keyEnd = skipValue(buf, at)
+    const key = buf.toString('latin1', buf.indexOf(0x3a, at) + 1, keyEnd)
+    const valueEnd = skipValue(buf, keyEnd)
+    if (key === 'info') return buf.subarray(keyEnd, valueEnd)
+    at = valueEnd
+  }
+  return null
+}
+
+function text (value) {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : undefined
+}
+
+function isLength (n) {
+  return Number.isSafeInteger(n) && n >= 0
+}
+
+// A file name from the torrent becomes a path on disk: each component must
+// be a plain name, so nothing is written outside the output folder.
+function safeComponent (name, where) {
+  if (typeof name !== 'string' || name === '' || name === '.' || name === '..' ||
+      /[/\\\0]/.test(name) || (process.platform === 'win32' && /[:<>"|?*]/.test(name))) {
+    throw new Failure(`unsafe file name in the torrent: ${JSON.stringify(where)}`)
+  }
+  return name
+}
+
+function parseTorrent (buf) {
+  let meta, info
+  try {
+    meta = bencode.decode(buf)
+    info = rawInfo(buf)
+  } catch (err) {
+    throw new Failure(`not a valid .torrent file (bad bencoding: ${err.message})`)
+  }
+  if (!meta || typeof meta !== 'object' || !info || !meta.info || typeof meta.info !== 'object') {
+    throw new Failure('not a valid .torrent file (no info dictionary)')
+  }
+  const dict = meta.info
+  const bad = (what) => new Failure(`not a valid .torrent file (${what})`)
+
+  const name = text(dict['name.utf-8']) || text(dict.name)
+  if (!name) throw bad('no name')
+  const pieceLength = dict['piece length']
+  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw bad('bad piece length')
+  if (!Buffer.isBuffer(dict.pieces)) {
+    if (dict['meta version'] === 2) throw new Failure('v2-only torrents are not supported (no v1 piece hashes)')
+    throw bad('no piece hashes')
+  }
+  if (dict.pieces.length % 20 !== 0) throw bad('piece hashes are not a multiple of 20 bytes')
+
+  const files = []
+  let length = 0
+  if (Array.isArray(dict.files)) {
+    const root = safeComponent(name, name)
+    for (const file of dict.files) {
+      const parts = (file['path.utf-8'] || file.path || []).map(text)
+      const shown = [name, ...parts].join('/')
+      if (!isLength(file.length) || parts.length === 0) throw bad(`bad file entry ${JSON.stringify(shown)}`)
+      const pad = Buffer.isBuffer(file.attr) && file.attr.includes('p')
+      const inner = pad ? null : path.join(...parts.map((p) => safeComponent(p, shown)))
+      files.push({
+        path: pad ? null : path.join(root, inner), // relative to the output folder
+        inner, // relative to the torrent's own folder
+        name: shown,
+        length: file.length,
+        offset: length,
+        pad
+      })
+      length += file.length
+    }
+  } else if (isLength(dict.length)) {
+    files.push({ path: safeComponent(name, name), inner: null, name, length: dict.length, offset: 0, pad: false })
+    length = dict.length
+  } else {
+    throw bad('neither length nor files')
+  }
+
+  const pieceCount = dict.pieces.length / 20
+  if (pieceCount !== Math.ceil(length / pieceLength)) {
+    throw bad(`${pieceCount} piece hashes for ${length} bytes in pieces of ${pieceLength}`)
+  }
+
+  return {
+    infoHash: crypto.createHash('sha1').update(info).digest(),
+    name,
+    multiFile: Array.isArray(dict.files),
+    pieceLength,
+    pieceCount,
+    length,
+    files,
+    pieceHash: (i) => dict.pieces.subarray(20 * i, 20 * i + 20),
+    pieceSize: (i) => i === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength
+  }
+}
+
+// A single-file torrent for `data`, as a .torrent file's bytes.
+function createTorrent (name, data, pieceLength) {
+  const pieces = []
+  for (let at = 0; at < data.length; at += pieceLength) {
+    pieces.push(crypto.createHash('sha1').update(data.subarray(at, at + pieceLength)).digest())
+  }
+  return bencode.encode({
+    'created by': 'peer-wire-native',
+    info: { length: data.length, name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) }
+  })
+}
+
+module.exports = { parseTorrent, createTorrent }
