@@ -316,7 +316,7 @@ function onfinish () {
   clearInterval(this._keepAlive)
   this._parsing = false
   this.peerRequests.length = 0
-  while (this.requests.length) this._callback(this.requests.shift(), new Error('wire is closed'), null)
+  while (this.requests.length) this._fail(this.requests.shift(), 'wire is closed')
 }
 
 function Wire (opts) {
@@ -354,6 +354,9 @@ function Wire (opts) {
 
   this._keepAlive = null
   this._ops = null // queued small messages, see _queue
+  this._dests = [] // piped-to sockets, see pipe
+  this._batching = false // corking them, see _write and pause
+  this._pauseAfterBatch = false
   this._opCount = 0
   this._finished = false
   this._closed = false
@@ -369,7 +372,7 @@ function Wire (opts) {
 
   const self = this
   this._ontimeout = function () {
-    self._callback(self.requests.shift(), new Error('request has timed out'), null)
+    self._fail(self.requests.shift(), 'request has timed out')
     self.emit('timeout')
   }
 
@@ -436,8 +439,8 @@ Wire.prototype.request = function (i, offset, length, callback) {
   checkUint('length', length, U32)
   if (callback != null && typeof callback !== 'function') throw new TypeError('callback must be a function')
   if (!callback) callback = noop
-  if (this._finished) return callback(new Error('wire is closed'))
-  if (this.peerChoking) return callback(new Error('peer is choking'))
+  if (this._finished) return callback === noop ? undefined : callback(new Error('wire is closed'))
+  if (this.peerChoking) return callback === noop ? undefined : callback(new Error('peer is choking'))
   this.requests.push(new Request(i, offset, length, callback))
   this._updateTimeout()
   this._queue(6, i, offset, length)
@@ -457,7 +460,7 @@ Wire.prototype.cancel = function (i, offset, length) {
   checkUint('index', i, U32)
   checkUint('offset', offset, U32)
   checkUint('length', length, U32)
-  this._callback(pull(this.requests, i, offset, length), new Error('request was cancelled'), null)
+  this._fail(pull(this.requests, i, offset, length), 'request was cancelled')
   this._queue(8, i, offset, length)
 }
 
@@ -526,7 +529,7 @@ Wire.prototype._onuninterested = function () {
 Wire.prototype._onchoke = function () {
   this.peerChoking = true
   this.emit('choke')
-  while (this.requests.length) this._callback(this.requests.shift(), new Error('peer is choking'), null)
+  while (this.requests.length) this._fail(this.requests.shift(), 'peer is choking')
 }
 
 Wire.prototype._onunchoke = function () {
@@ -639,6 +642,14 @@ Wire.prototype._callback = function (request, err, buffer) {
   request.callback(err, buffer)
 }
 
+// Fails a request with Error(message). A request made without a callback
+// (so with noop) gets no Error: capturing its stack costs a microsecond,
+// and nobody could see it.
+Wire.prototype._fail = function (request, message) {
+  if (!request) return
+  this._callback(request, request.callback === noop ? null : new Error(message), null)
+}
+
 Wire.prototype._updateTimeout = function () {
   if (!this._timeout || !this.requests.length || this.requests[0].timeout) return
   this.requests[0].timeout = setTimeout(this._ontimeout, this._timeout)
@@ -707,6 +718,12 @@ Wire.prototype._write = function (chunk, encoding, callback) {
     this._blockFilled += chunk.length
     return callback()
   }
+  // What the handlers send in answer to this chunk (blocks, above all) goes
+  // out in one write of each socket the wire is piped to: corked until the
+  // chunk has been dispatched, like libtorrent's one send per read.
+  const dests = this._dests
+  for (let i = 0; i < dests.length; i++) dests[i].cork()
+  this._batching = dests.length !== 0
   // The callback runs even when a listener throws, or the stream could
   // never finish (and pending request callbacks never fail).
   try {
@@ -718,8 +735,41 @@ Wire.prototype._write = function (chunk, encoding, callback) {
       }
     }
   } finally {
+    this._batching = false
+    for (let i = 0; i < dests.length; i++) dests[i].uncork()
+    if (this._pauseAfterBatch) {
+      this._pauseAfterBatch = false
+      Duplex.prototype.pause.call(this)
+    }
     callback()
   }
+}
+
+// While a chunk's answers are being corked into the sockets, a pipe's
+// pause() (a socket's write() returned false: its 16 KiB high-water mark is
+// one block) waits for the end of the batch, so that the batch goes out in
+// one write; backpressure then holds as usual, batch by batch.
+Wire.prototype.pause = function () {
+  if (this._batching) {
+    this._pauseAfterBatch = true
+    return this
+  }
+  return Duplex.prototype.pause.call(this)
+}
+
+// Sockets (anything with cork/uncork but another wire) this wire is piped
+// to, for the corking above.
+Wire.prototype.pipe = function (dest, options) {
+  if (typeof dest.cork === 'function' && typeof dest.uncork === 'function' && !(dest instanceof Wire)) {
+    const self = this
+    this._dests = this._dests.concat(dest)
+    dest.on('unpipe', function onunpipe (source) {
+      if (source !== self) return
+      dest.removeListener('unpipe', onunpipe)
+      self._dests = self._dests.filter((d) => d !== dest)
+    })
+  }
+  return Duplex.prototype.pipe.call(this, dest, options)
 }
 
 // One native call per chunk (more only when a chunk holds more than CAPACITY

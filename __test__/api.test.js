@@ -6,7 +6,7 @@
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
-const { Duplex } = require('node:stream')
+const { Duplex, Writable } = require('node:stream')
 const pwp = require('..')
 const { HASH, ID, handshakeBytes } = require('./peer.js')
 
@@ -182,6 +182,120 @@ describe('input', () => {
     receiver.write(bytes)
     assert.equal(seen, count)
     assert.equal(receiver.downloaded, count * 16384)
+  })
+})
+
+describe('output: small messages coalesced per tick, blocks by reference', () => {
+  test('small messages go out together at the end of the tick, in order, with a block between them', async () => {
+    const w = pwp()
+    const chunks = []
+    w.on('data', (c) => chunks.push(c))
+    await new Promise((resolve) => setImmediate(resolve)) // flowing
+    const block = Buffer.from('abc')
+    w.have(1)
+    w.unchoke()
+    w.piece(2, 0, block) // flushes what is queued, then the header and the block
+    w.have(3)
+    w.interested()
+    assert.equal(chunks.length, 2, 'the queue and the piece header, then the block, at once')
+    assert.equal(chunks[1], block, 'the block is pushed as the caller gave it')
+    await new Promise((resolve) => process.nextTick(resolve))
+    assert.equal(chunks.length, 3, 'the rest at the end of the tick, as one chunk')
+    assert.deepEqual(Buffer.concat(chunks), Buffer.concat([
+      Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1]), Buffer.from([0, 0, 0, 1, 1]),
+      Buffer.from([0, 0, 0, 12, 7, 0, 0, 0, 2, 0, 0, 0, 0]), block,
+      Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 3]), Buffer.from([0, 0, 0, 1, 2])
+    ]))
+  })
+
+  test('read() right after a call returns its bytes', () => {
+    const w = pwp()
+    w.have(7)
+    assert.deepEqual(w.read(), Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 7]))
+  })
+
+  test('what handlers send in answer to one chunk reaches a piped socket in one write', async () => {
+    const writes = []
+    const socket = new Writable({
+      writev (chunks, cb) { writes.push(chunks.length); cb() },
+      write (chunk, enc, cb) { writes.push(1); cb() }
+    })
+    const seeder = pwp()
+    seeder.pipe(socket)
+    seeder.on('request', (i, offset, length, respond) => respond(null, Buffer.alloc(length, i)))
+    seeder.unchoke()
+    await new Promise((resolve) => setImmediate(resolve))
+    writes.length = 0
+    const requests = []
+    for (let i = 0; i < 8; i++) requests.push(Buffer.from([0, 0, 0, 13, 6, 0, 0, 0, i, 0, 0, 0, 0, 0, 0, 64, 0]))
+    seeder.write(Buffer.concat([handshakeBytes(), ...requests]))
+    assert.deepEqual(writes, [16], '8 headers and 8 blocks in one writev')
+  })
+})
+
+test('backpressure still holds, batch by batch: a slow socket pauses the wire after the batch', async () => {
+  const got = []
+  let pending = null
+  const socket = new Writable({
+    writev (chunks, cb) {
+      for (const { chunk } of chunks) got.push(Buffer.from(chunk))
+      pending = cb // answered later: a slow socket
+    }
+  })
+  const seeder = pwp()
+  seeder.pipe(socket)
+  seeder.on('request', (i, offset, length, respond) => respond(null, Buffer.alloc(length, i)))
+  seeder.unchoke()
+  await new Promise((resolve) => setImmediate(resolve))
+  const request = (i) => Buffer.from([0, 0, 0, 13, 6, 0, 0, 0, i, 0, 0, 0, 0, 0, 0, 64, 0])
+  seeder.write(Buffer.concat([handshakeBytes(), request(1), request(2)]))
+  assert.ok(seeder.isPaused(), 'paused once the batch is written: the socket is over its high-water mark')
+  seeder.write(Buffer.concat([request(3), request(4)]))
+  await new Promise((resolve) => setImmediate(resolve))
+  while (pending) {
+    const cb = pending
+    pending = null
+    cb()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const bytes = Buffer.concat(got)
+  const blocks = []
+  for (let at = bytes.indexOf(Buffer.from([0, 0, 0x40, 9, 7])); at >= 0 && at < bytes.length; at += 16384 + 13) {
+    blocks.push(bytes[at + 8])
+  }
+  assert.deepEqual(blocks, [1, 2, 3, 4], 'every block, in order')
+  assert.ok(!seeder.isPaused())
+})
+
+describe('input: blocks', () => {
+  test('a block that arrives whole in one write is a view of that write', () => {
+    const sender = pwp()
+    sender.handshake(HASH, ID)
+    sender.piece(1, 0, Buffer.alloc(1000, 9))
+    const bytes = output(sender)
+    const receiver = pwp()
+    const blocks = []
+    receiver.on('piece', (i, offset, block) => blocks.push(block))
+    const head = bytes.length - 1000
+    receiver.write(bytes.subarray(0, head)) // the handshake and the piece's head
+    const body = Buffer.from(bytes.subarray(head))
+    receiver.write(body)
+    assert.equal(blocks.length, 1)
+    assert.equal(blocks[0].buffer, body.buffer)
+    assert.deepEqual(blocks[0], Buffer.alloc(1000, 9))
+  })
+
+  test('blocks gathered across writes arrive intact, each its own bytes', () => {
+    const sender = pwp()
+    sender.handshake(HASH, ID)
+    for (let i = 0; i < 20; i++) sender.piece(i, 0, Buffer.alloc(16384, i))
+    const bytes = output(sender)
+    const receiver = pwp()
+    const blocks = []
+    receiver.on('piece', (i, offset, block) => blocks.push([i, block]))
+    for (let at = 0; at < bytes.length; at += 1400) receiver.write(bytes.subarray(at, at + 1400))
+    assert.equal(blocks.length, 20)
+    for (const [i, block] of blocks) assert.deepEqual(block, Buffer.alloc(16384, i))
   })
 })
 

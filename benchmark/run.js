@@ -4,7 +4,8 @@
 //
 // peer-wire-native against peer-wire-protocol 0.7.1 and bittorrent-protocol
 // 5.0.9, side by side in one process (many-wires: one child process per
-// run). The implementations alternate within each round (the order rotates
+// run). Each workload runs one uncounted warm-up round per implementation,
+// then the implementations alternate within each round (the order rotates
 // from round to round); the table shows medians and ratios. See the README,
 // "Benchmarks", for the method and the latest results.
 
@@ -38,10 +39,14 @@ const median = (xs) => {
 }
 
 // Runs `fn(impl)` for every implementation, `rounds` times, rotating the
-// order; returns { short: [ms, ...] }.
+// order, after one warm-up round that is not counted; returns
+// { short: [ms, ...] }.
 async function alternate (impls, rounds, fn) {
   const times = {}
-  for (const impl of impls) times[impl.short] = []
+  for (const impl of impls) {
+    times[impl.short] = []
+    await fn(impl)
+  }
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(r + k) % impls.length]

@@ -80,12 +80,14 @@ async function bulk (impl, { total, data, tcp }) {
 }
 
 // The raw ceiling: the bytes of the bulk transfer (16 KiB blocks with their
-// 13-byte headers) over a loopback TCP connection, with no protocol.
+// 13-byte headers) over a loopback TCP connection, with no protocol, written
+// 32 blocks at a time (the window the leecher keeps) in one write each.
 async function ceiling ({ total }) {
   const [client, accepted] = await connection()
-  const chunk = Buffer.alloc(BLOCK + 13, 0x61)
-  const blocks = total / BLOCK
-  const expected = blocks * chunk.length
+  const WINDOW = 32
+  const chunk = Buffer.alloc(WINDOW * (BLOCK + 13), 0x61)
+  const writes = total / BLOCK / WINDOW
+  const expected = writes * chunk.length
   let got = 0
   const done = new Promise((resolve) => {
     client.on('data', (d) => {
@@ -94,7 +96,7 @@ async function ceiling ({ total }) {
     })
   })
   const t0 = now()
-  for (let sent = 0; sent < blocks;) {
+  for (let sent = 0; sent < writes;) {
     sent++
     if (!accepted.write(chunk)) await once(accepted, 'drain')
   }
