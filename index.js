@@ -55,21 +55,32 @@ function flushDirty () {
   for (let i = 0; i < wires.length; i++) wires[i]._flush()
 }
 
-// The handshake is encoded into a slab and pushed as a subarray of it. A
-// region once handed out is never written again: a full slab is replaced.
-const SLAB_SIZE = 16384
+// Encoded messages are written into a slab and pushed as subarrays of it
+// (no allocation per flush). A region once handed out is never written
+// again: a slab without room is replaced.
+const SLAB_SIZE = 65536
 const MAX_HANDSHAKE = 68
+const MAX_OP_BYTES = 17 // request and cancel
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabAt = 0
-function encodeHandshake (infoHash, peerId, dht) {
-  if (slab.length - slabAt < MAX_HANDSHAKE) {
-    slab = Buffer.allocUnsafe(SLAB_SIZE)
+function reserve (bytes) {
+  if (slab.length - slabAt < bytes) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
     slabAt = 0
   }
-  const end = native.encodeHandshake(slab, slabAt, infoHash, peerId, dht)
+}
+function cut (end) {
   const out = slab.subarray(slabAt, end)
   slabAt = end
   return out
+}
+function encodeHandshake (infoHash, peerId, dht) {
+  reserve(MAX_HANDSHAKE)
+  return cut(native.encodeHandshake(slab, slabAt, infoHash, peerId, dht))
+}
+function encodeOps (ops, count) {
+  reserve(count * MAX_OP_BYTES)
+  return cut(native.encodeOps(slab, slabAt, ops, count))
 }
 
 const noop = function () {}
@@ -692,7 +703,7 @@ Wire.prototype._flush = function () {
   const n = this._opCount
   if (n === 0) return
   this._opCount = 0
-  this.push(native.encodeOps(this._ops, n))
+  this.push(encodeOps(this._ops, n))
 }
 
 // A message with a payload: its header goes out with the queued ops, then

@@ -38,6 +38,15 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+// Between runs: a full GC, then 100 ms for whatever the last run left
+// pending (bittorrent-protocol's streams finish tearing down for tens of
+// milliseconds after destroy(); measured here, the next run was 2.5 times
+// slower without this pause, whatever implementation it was).
+async function settle () {
+  if (global.gc) global.gc()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
 // Runs `fn(impl)` for every implementation, `rounds` times, rotating the
 // order, after one warm-up round that is not counted; returns
 // { short: [ms, ...] }.
@@ -51,7 +60,7 @@ async function alternate (impls, rounds, fn) {
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(r + k) % impls.length]
       times[impl.short].push(await fn(impl))
-      if (global.gc) global.gc()
+      await settle()
     }
   }
   return times

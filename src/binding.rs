@@ -365,18 +365,27 @@ fn op_message(op: &[u32]) -> Result<(Message<()>, usize)> {
 
 /// Encodes the first `count` ops of `ops` (each `[kind, a, b, c]`: a
 /// fixed-size message, or the header of a bitfield, piece or extended
-/// message whose payload of `c` bytes the caller sends after it) into one
-/// Buffer, in order.
+/// message whose payload of `c` bytes the caller sends after it) into `out`
+/// from `at` on, in order; returns the end offset. `out` needs at most 17
+/// bytes an op.
 #[napi]
-pub fn encode_ops<'env>(env: &'env Env, ops: &[u32], count: u32) -> Result<BufferSlice<'env>> {
+pub fn encode_ops(mut out: BufferSlice, at: u32, ops: &[u32], count: u32) -> Result<u32> {
     let words = (count as usize)
         .checked_mul(OP_WORDS as usize)
         .filter(|&n| n <= ops.len())
         .ok_or_else(|| invalid_arg("fewer ops than count"))?;
-    let mut out = Vec::with_capacity(17 * count as usize);
-    for op in ops[..words].chunks_exact(OP_WORDS as usize) {
-        let (message, payload_len) = op_message(op)?;
-        message.encode_header_for(payload_len, &mut out);
+    let ops = &ops[..words];
+    // Checked and measured first, then encoded: nothing is written when an
+    // op is bad or `out` too short.
+    let mut len = 0;
+    for op in ops.chunks_exact(OP_WORDS as usize) {
+        len += op_message(op)?.0.header_len();
     }
-    BufferSlice::copy_from(env, out)
+    write_at(&mut out[..], at, len, |dst| {
+        for op in ops.chunks_exact(OP_WORDS as usize) {
+            if let Ok((message, payload_len)) = op_message(op) {
+                message.encode_header_for(payload_len, dst);
+            }
+        }
+    })
 }
