@@ -20,7 +20,8 @@ const {
   KIND_ERROR,
   FLAG_BUFFERED,
   FLAG_SPLIT,
-  OP_WORDS
+  OP_WORDS,
+  OP_INLINE
 } = native
 const CAPACITY = 256
 const U32 = 0xffffffff
@@ -36,15 +37,15 @@ function takeRecords () {
   return { words, bytes: Buffer.from(words.buffer, words.byteOffset, words.byteLength) }
 }
 
-// Outgoing messages. The small fixed-size ones (keep-alive, choke, unchoke,
-// interested, uninterested, have, request, cancel, port) are queued as ops
-// (kind and three numbers) and encoded together, in one native call, at the
-// end of the tick, when the reader asks for data (`_read`), when the queue is
-// full, or before anything else is sent; order is kept. A message with a
-// payload (bitfield, piece, extended) is queued as its header, the queue is
-// flushed, and the payload follows as its own chunk: a block is pushed as the
-// caller's buffer, never copied, at once as 0.7.1 does.
-const OPS_INITIAL = 64
+// Outgoing messages are queued per wire as ops (kind and three numbers) and
+// encoded together, in one native call, at the end of the tick, when the
+// reader asks for data (`_read`, `read()`), or when the queue is full; order
+// is kept. The handshake, and bitfield and extended messages of up to
+// INLINE_MAX bytes, are queued whole, their bytes copied in. A block, or a
+// larger payload, is not copied: its header is queued, the queue flushed,
+// and the payload pushed as the caller's buffer, at once, as 0.7.1 does.
+const OPS_INITIAL = 4 // 64 bytes: V8 keeps a typed array this small on its heap
+const INLINE_MAX = 1024
 const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
 const dirty = [] // wires with queued ops
 let flushScheduled = false
@@ -59,7 +60,7 @@ function flushDirty () {
 // (no allocation per flush). A region once handed out is never written
 // again: a slab without room is replaced.
 const SLAB_SIZE = 65536
-const MAX_HANDSHAKE = 68
+const HANDSHAKE_BYTES = 68
 const MAX_OP_BYTES = 17 // request and cancel
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabAt = 0
@@ -74,13 +75,9 @@ function cut (end) {
   slabAt = end
   return out
 }
-function encodeHandshake (infoHash, peerId, dht) {
-  reserve(MAX_HANDSHAKE)
-  return cut(native.encodeHandshake(slab, slabAt, infoHash, peerId, dht))
-}
-function encodeOps (ops, count) {
-  reserve(count * MAX_OP_BYTES)
-  return cut(native.encodeOps(slab, slabAt, ops, count))
+function encodeOps (ops, count, payloads, payloadBytes) {
+  reserve(count * MAX_OP_BYTES + payloadBytes)
+  return cut(native.encodeOps(slab, slabAt, ops, count, payloads))
 }
 
 const noop = function () {}
@@ -245,7 +242,8 @@ const piecesMethods = {
     return this[BITS].has(i)
   }
 }
-// util.inspect looks at a proxy's target, so this sits on the target.
+// util.inspect looks at a proxy's target, so this sits on the target's
+// prototype.
 function inspectPieces (depth, options, inspect) {
   const bits = this[BITS]
   const shown = []
@@ -294,10 +292,15 @@ const piecesHandler = {
     return Reflect.deleteProperty(target, key)
   }
 }
+// The proxy's target: an Array (so that Array.isArray() holds) holding the
+// bits under a symbol. Array methods that make a new array make a plain one.
+class PiecesTarget extends Array {
+  static get [Symbol.species] () { return Array }
+}
+PiecesTarget.prototype[util.inspect.custom] = inspectPieces
 function peerPieces (bits) {
-  const target = []
-  Object.defineProperty(target, BITS, { value: bits })
-  Object.defineProperty(target, util.inspect.custom, { value: inspectPieces })
+  const target = new PiecesTarget()
+  target[BITS] = bits
   return new Proxy(target, piecesHandler)
 }
 
@@ -358,14 +361,15 @@ function Wire (opts) {
   this.droppedRequests = 0 // peer requests over the limits, never emitted
   this.protocolError = null // why the peer's bytes were rejected, if they were
 
-  // fixed: the decoder was made with it
-  Object.defineProperty(this, 'maxFrameLength', { value: maxFrameLength, enumerable: true })
+  this._maxFrameLength = maxFrameLength // fixed: the decoder was made with it
   this.maxPeerRequests = maxPeerRequests
   this.maxBlockLength = maxBlockLength
 
   this._keepAlive = null
-  this._ops = null // queued small messages, see _queue
-  this._dests = [] // piped-to sockets, see pipe
+  this._ops = null // queued messages, see _queue
+  this._payloads = null // their inline payloads, in order
+  this._payloadBytes = 0
+  this._dests = NO_DESTS // piped-to sockets, see pipe
   this._batching = false // corking them, see _write and pause
   this._pauseAfterBatch = false
   this._opCount = 0
@@ -392,6 +396,13 @@ function Wire (opts) {
 
 util.inherits(Wire, Duplex)
 
+const NO_DESTS = Object.freeze([])
+
+Object.defineProperty(Wire.prototype, 'maxFrameLength', {
+  get () { return this._maxFrameLength },
+  enumerable: true
+})
+
 // outbound
 
 Wire.prototype.handshake = function (infoHash, peerId, extensions) {
@@ -402,8 +413,8 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
   // 0.7.1's message, as a RangeError (still an Error).
   if (infoHash.length !== 20 || peerId.length !== 20) throw new RangeError('infoHash and peerId MUST have length 20')
   if (this._finished) return
-  this._flush()
-  this.push(encodeHandshake(infoHash, peerId, !!(extensions && extensions.dht)))
+  this._queue(KIND_HANDSHAKE, extensions && extensions.dht ? 1 : 0, 0, 0)
+  this._inline(Buffer.concat([infoHash, peerId], 40), HANDSHAKE_BYTES)
 }
 
 Wire.prototype.choke = function () {
@@ -486,7 +497,7 @@ Wire.prototype.extended = function (id, msg) {
     bencode(msg, parts)
     payload = Buffer.concat(parts)
   }
-  this._send(20, id, 0, payload)
+  this._send(20, id, 0, payload, true)
 }
 
 Wire.prototype.port = function (port) {
@@ -698,24 +709,44 @@ Wire.prototype._queue = function (kind, a, b, c) {
   this._opCount = n + 1
 }
 
+// The payload of the op just queued, copied in when the queue is encoded;
+// `bytes` is what it adds to the encoding.
+Wire.prototype._inline = function (payload, bytes) {
+  if (this._payloads === null) this._payloads = []
+  this._payloads.push(payload)
+  this._payloadBytes += bytes
+}
+
 // Pushes the queued ops, encoded, as one chunk.
 Wire.prototype._flush = function () {
   const n = this._opCount
   if (n === 0) return
+  const payloads = this._payloads
+  const bytes = this._payloadBytes
   this._opCount = 0
-  this.push(encodeOps(this._ops, n))
+  this._payloads = null
+  this._payloadBytes = 0
+  this.push(encodeOps(this._ops, n, payloads, bytes))
 }
 
-// A message with a payload: its header goes out with the queued ops, then
-// the payload as it is.
-Wire.prototype._send = function (kind, a, b, payload) {
+// A message with a payload. A bitfield or extended message of up to
+// INLINE_MAX bytes is queued whole (the payload copied unless the wire made
+// it). A block, and any larger payload: its header goes out with the queued
+// ops, then the payload as it is, by reference, as 0.7.1 pushes it (what is
+// sent is what the buffer holds when the socket reads it).
+Wire.prototype._send = function (kind, a, b, payload, owned) {
   if (payload.length > U32 - 13) {
     throw new RangeError(`a payload of ${payload.length} bytes does not fit a message (at most ${U32 - 13})`)
   }
   if (this._finished) return
+  if (payload.length <= INLINE_MAX && kind !== 7) {
+    this._queue(kind | OP_INLINE, a, b, payload.length)
+    this._inline(owned ? payload : Buffer.from(payload), payload.length)
+    return
+  }
   this._queue(kind, a, b, payload.length)
   this._flush()
-  if (payload.length) this.push(payload)
+  this.push(payload)
 }
 
 // Record offsets are 32-bit: a larger write is decoded in slices.

@@ -16,6 +16,7 @@
 //! Outgoing small messages cross once per flush: `encodeOps` encodes a
 //! queue of `[kind, a, b, c]` ops into one Buffer.
 
+use bytes::BufMut;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -52,6 +53,10 @@ pub const FLAG_SPLIT: u32 = 0x200;
 /// Words per op of `encodeOps`: `[kind, a, b, c]`.
 #[napi]
 pub const OP_WORDS: u32 = 4;
+/// Set on an op's kind when its payload is passed to `encodeOps` and
+/// copied in after its header.
+#[napi]
+pub const OP_INLINE: u32 = 0x1000;
 
 const HEADER: usize = RECORD_HEADER as usize;
 const STRIDE: usize = RECORD_STRIDE as usize;
@@ -241,88 +246,6 @@ fn write_at(
     Ok(end)
 }
 
-/// Encodes a fixed-size message (keep-alive, choke to uninterested, have,
-/// request, cancel, port) into `out` at `at`; returns the end offset.
-#[napi]
-pub fn encode_message(
-    mut out: BufferSlice,
-    at: u32,
-    kind: u32,
-    a: u32,
-    b: u32,
-    c: u32,
-) -> Result<u32> {
-    let message: Message<&[u8]> = match kind {
-        KIND_KEEP_ALIVE => Message::KeepAlive,
-        0 => Message::Choke,
-        1 => Message::Unchoke,
-        2 => Message::Interested,
-        3 => Message::NotInterested,
-        4 => Message::Have(a),
-        6 => Message::Request(Request::new(a, b, c)),
-        8 => Message::Cancel(Request::new(a, b, c)),
-        9 => Message::Port(u16::try_from(a).map_err(|_| invalid_arg("port out of range"))?),
-        _ => {
-            return Err(invalid_arg(format!(
-                "not a fixed-size message kind: {kind}"
-            )))
-        }
-    };
-    write_at(&mut out[..], at, message.encoded_len(), |dst| {
-        message.encode(dst)
-    })
-}
-
-/// Encodes the header of a message whose payload the caller sends itself
-/// (bitfield, piece, extended): the length prefix counts `payload`, which is
-/// only measured here, never copied.
-#[napi]
-pub fn encode_header(
-    mut out: BufferSlice,
-    at: u32,
-    kind: u32,
-    a: u32,
-    b: u32,
-    payload: &[u8],
-) -> Result<u32> {
-    if payload.len() > u32::MAX as usize - 13 {
-        return Err(invalid_arg("payload too large"));
-    }
-    let message = match kind {
-        5 => Message::Bitfield(payload),
-        7 => Message::Piece {
-            piece: a,
-            offset: b,
-            block: payload,
-        },
-        20 => Message::Extended {
-            id: u8::try_from(a).map_err(|_| invalid_arg("extended id out of range"))?,
-            payload,
-        },
-        _ => return Err(invalid_arg(format!("not a payload message kind: {kind}"))),
-    };
-    write_at(&mut out[..], at, message.header_len(), |dst| {
-        message.encode_header(dst)
-    })
-}
-
-/// Encodes a handshake with the extension protocol bit always set and the
-/// DHT bit when asked, as peer-wire-protocol 0.7.1 does.
-#[napi]
-pub fn encode_handshake(
-    mut out: BufferSlice,
-    at: u32,
-    info_hash: &[u8],
-    peer_id: &[u8],
-    dht: bool,
-) -> Result<u32> {
-    let (Ok(info_hash), Ok(peer_id)) = (info_hash.try_into(), peer_id.try_into()) else {
-        return Err(invalid_arg("infoHash and peerId MUST have length 20"));
-    };
-    let handshake = Handshake::new(info_hash, peer_id, dht);
-    write_at(&mut out[..], at, HANDSHAKE_LEN, |dst| handshake.encode(dst))
-}
-
 /// The message an op `[kind, a, b, c]` of `encodeOps` stands for, with the
 /// length of the payload the caller sends after it (0 for fixed-size ones).
 fn op_message(op: &[u32]) -> Result<(Message<()>, usize)> {
@@ -363,28 +286,109 @@ fn op_message(op: &[u32]) -> Result<(Message<()>, usize)> {
     }
 }
 
+/// What one op stands for: a message header whose payload the caller sends
+/// after it (none for fixed-size messages), a whole message with its
+/// payload copied in (`OP_INLINE`), or a handshake.
+enum Encoded<'a> {
+    Header(Message<()>, usize),
+    Inline(Message<()>, &'a [u8]),
+    Handshake(Handshake),
+}
+
+impl Encoded<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Encoded::Header(m, _) => m.header_len(),
+            Encoded::Inline(m, payload) => m.header_len() + payload.len(),
+            Encoded::Handshake(_) => HANDSHAKE_LEN,
+        }
+    }
+
+    fn encode(&self, dst: &mut &mut [u8]) {
+        match self {
+            Encoded::Header(m, payload_len) => m.encode_header_for(*payload_len, dst),
+            Encoded::Inline(m, payload) => {
+                m.encode_header_for(payload.len(), dst);
+                dst.put_slice(payload);
+            }
+            Encoded::Handshake(hs) => hs.encode(dst),
+        }
+    }
+}
+
+/// Resolves an op, taking its payload (if it has one inline) from `payloads`.
+fn resolve<'a>(op: &[u32], payloads: &mut impl Iterator<Item = &'a [u8]>) -> Result<Encoded<'a>> {
+    let &[kind, a, b, c] = op else {
+        return Err(invalid_arg("an op is 4 words"));
+    };
+    let mut next = || {
+        payloads
+            .next()
+            .ok_or_else(|| invalid_arg("fewer payloads than inline ops"))
+    };
+    if kind == KIND_HANDSHAKE {
+        let ids = next()?;
+        let (Some(info_hash), Some(peer_id)) = (
+            ids.get(..20).and_then(|s| s.try_into().ok()),
+            ids.get(20..).and_then(|s| s.try_into().ok()),
+        ) else {
+            return Err(invalid_arg(
+                "a handshake op's payload is the info hash and the peer id, 40 bytes",
+            ));
+        };
+        return Ok(Encoded::Handshake(Handshake::new(
+            info_hash,
+            peer_id,
+            a != 0,
+        )));
+    }
+    let (message, payload_len) = op_message(&[kind & !OP_INLINE, a, b, c])?;
+    if kind & OP_INLINE == 0 {
+        return Ok(Encoded::Header(message, payload_len));
+    }
+    let payload = next()?;
+    if payload.len() != payload_len {
+        return Err(invalid_arg(
+            "an inline payload's length differs from its op's",
+        ));
+    }
+    Ok(Encoded::Inline(message, payload))
+}
+
 /// Encodes the first `count` ops of `ops` (each `[kind, a, b, c]`: a
 /// fixed-size message, or the header of a bitfield, piece or extended
 /// message whose payload of `c` bytes the caller sends after it) into `out`
 /// from `at` on, in order; returns the end offset. `out` needs at most 17
-/// bytes an op.
+/// bytes an op, plus the inline payloads. An op whose kind has `OP_INLINE`
+/// set takes its payload from `payloads` (in order) and is encoded whole; a
+/// `KIND_HANDSHAKE` op (`a`: the DHT bit) takes the 40 bytes of info hash and
+/// peer id from there too.
 #[napi]
-pub fn encode_ops(mut out: BufferSlice, at: u32, ops: &[u32], count: u32) -> Result<u32> {
+pub fn encode_ops(
+    mut out: BufferSlice,
+    at: u32,
+    ops: &[u32],
+    count: u32,
+    payloads: Option<Vec<BufferSlice>>,
+) -> Result<u32> {
     let words = (count as usize)
         .checked_mul(OP_WORDS as usize)
         .filter(|&n| n <= ops.len())
         .ok_or_else(|| invalid_arg("fewer ops than count"))?;
     let ops = &ops[..words];
+    let payloads = payloads.unwrap_or_default();
     // Checked and measured first, then encoded: nothing is written when an
     // op is bad or `out` too short.
     let mut len = 0;
+    let mut taken = payloads.iter().map(|p| &p[..]);
     for op in ops.chunks_exact(OP_WORDS as usize) {
-        len += op_message(op)?.0.header_len();
+        len += resolve(op, &mut taken)?.len();
     }
     write_at(&mut out[..], at, len, |dst| {
+        let mut taken = payloads.iter().map(|p| &p[..]);
         for op in ops.chunks_exact(OP_WORDS as usize) {
-            if let Ok((message, payload_len)) = op_message(op) {
-                message.encode_header_for(payload_len, dst);
+            if let Ok(encoded) = resolve(op, &mut taken) {
+                encoded.encode(dst);
             }
         }
     })
