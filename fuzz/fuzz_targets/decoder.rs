@@ -9,8 +9,10 @@
 //!
 //! Checked: no panic; the decoder never holds more than one frame (the
 //! maximum frame length, or a handshake); positions stay inside the input;
-//! the chunked decode gives the same frames and error as the one-shot
-//! decode; after an error the decoder stays spent.
+//! the chunked decode, in gathering mode and in split mode (where this
+//! target takes a straddling piece's block itself, as the Node binding
+//! does), gives the same frames and error as the one-shot decode; after an
+//! error the decoder stays spent.
 
 #![no_main]
 
@@ -31,9 +33,29 @@ fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<Decode
     let max = dec.max_frame_len() as usize;
     let bound = max + HANDSHAKE_LEN;
     let mut frames = Vec::new();
+    // Split mode: a piece whose block this caller is taking (its head and
+    // the bytes so far).
+    let mut owed: Option<(u32, u32, usize, Vec<u8>)> = None;
     for chunk in chunks {
         let mut pos = 0;
         loop {
+            if let Some((piece, offset, len, block)) = owed.as_mut() {
+                let n = (*len - block.len()).min(chunk.len() - pos);
+                block.extend_from_slice(&chunk[pos..pos + n]);
+                pos += n;
+                if block.len() < *len {
+                    break;
+                }
+                let mut out = Vec::new();
+                let m = Message::Piece {
+                    piece: *piece,
+                    offset: *offset,
+                    block: &block[..],
+                };
+                m.encode(&mut out);
+                frames.push(Owned::Message(out));
+                owed = None;
+            }
             let before = pos;
             let result = dec.decode(chunk, &mut pos);
             assert!(before <= pos && pos <= chunk.len());
@@ -56,6 +78,15 @@ fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<Decode
             // keep-alive's length prefix, or a message's body.
             let mut out = Vec::new();
             let (owned, read) = match frame.kind {
+                FrameKind::PieceStart {
+                    piece,
+                    offset,
+                    block_len,
+                } => {
+                    assert!(dec.buffered_len() <= 9);
+                    owed = Some((piece, offset, block_len as usize, Vec::new()));
+                    continue;
+                }
                 FrameKind::Handshake(hs) => {
                     hs.encode(&mut out);
                     (Owned::Handshake(hs), &out[..])
@@ -119,6 +150,9 @@ fuzz_target!(|data: &[u8]| {
     chunks.push(&stream[at..]);
 
     let whole = decode_all(&mut Decoder::new(max), &[&stream]);
+    let mut split = Decoder::new(max);
+    split.set_split_pieces(true);
+    assert_eq!(decode_all(&mut split, &chunks), whole);
     let mut dec = Decoder::new(max);
     let chunked = decode_all(&mut dec, &chunks);
     assert_eq!(chunked, whole);

@@ -26,6 +26,10 @@ enum ReadState {
     PieceHead(u32),
 }
 
+/// Most a unit (a frame, or the handshake) makes the decoder allocate ahead
+/// of its bytes: the default maximum frame length.
+const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
+
 /// A piece message's id byte and its index and offset fields.
 const PIECE_HEAD_LEN: usize = 9;
 
@@ -201,15 +205,10 @@ impl Decoder {
                 *pos += need;
                 Origin::Input(start)
             } else {
-                if self.partial.is_empty() {
-                    self.partial.reserve_exact(need);
-                }
                 let take = (need - self.partial.len()).min(available);
+                self.make_room(need, take);
                 #[cfg(test)]
                 {
-                    if self.partial.capacity() - self.partial.len() < take {
-                        self.copied += self.partial.len();
-                    }
                     self.copied += take;
                 }
                 self.partial.extend_from_slice(&input[*pos..*pos + take]);
@@ -304,6 +303,30 @@ impl Decoder {
     fn finish_unit(&mut self, origin: Origin) {
         self.state = ReadState::Length;
         self.partial_returned = origin == Origin::Buffered;
+    }
+
+    /// Makes room in `partial` for `take` more bytes of a `need`-byte unit.
+    /// Up to `RESERVE_AHEAD` the whole unit is reserved at once (gathered
+    /// bytes are never moved); past it the buffer grows with what arrives,
+    /// doubling (moves stay linear), so that a length prefix alone never
+    /// makes the decoder allocate more than `RESERVE_AHEAD`.
+    fn make_room(&mut self, need: usize, take: usize) {
+        let (len, capacity) = (self.partial.len(), self.partial.capacity());
+        let want = if len == 0 {
+            need.min(RESERVE_AHEAD).max(take)
+        } else if capacity - len >= take {
+            return;
+        } else {
+            (2 * capacity).max(len + take).min(need)
+        };
+        if want <= capacity {
+            return;
+        }
+        #[cfg(test)]
+        {
+            self.copied += len;
+        }
+        self.partial.reserve_exact(want - len);
     }
 
     fn fail(&mut self, err: DecodeError) -> DecodeError {
@@ -704,10 +727,41 @@ pub(crate) mod tests {
         assert_eq!(err, None);
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[1], Owned::Message(bytes[HANDSHAKE_LEN..].to_vec()));
-        // Every byte but those of the frames' first chunk was gathered, and
-        // none twice: not one reallocation moved the gathered bytes.
+        // Every byte but those of the frames' first chunk was gathered. Past
+        // 1 MiB the buffer grows with what arrives, by doubling: the moves
+        // add at most twice the frame's length (1 + 2 + 4 MiB here).
         assert!(dec.copied >= block.len(), "{} copied", dec.copied);
+        assert!(dec.copied <= 3 * bytes.len(), "{} copied", dec.copied);
+    }
+
+    #[test]
+    fn a_frame_within_the_default_limit_is_never_moved() {
+        let block = vec![0x5a; (1 << 20) - 9];
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
+        Message::Piece {
+            piece: 1,
+            offset: 0,
+            block: &block[..],
+        }
+        .encode(&mut bytes);
+        let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
+        let mut dec = Decoder::default();
+        let (frames, err) = decode_all(&mut dec, &chunks);
+        assert_eq!((frames.len(), err), (2, None));
+        // reserved whole at once: each byte copied once, none moved
         assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
+    }
+
+    #[test]
+    fn a_length_prefix_alone_allocates_at_most_a_mebibyte() {
+        let mut dec = Decoder::new(u32::MAX);
+        let mut hs = Vec::new();
+        Handshake::new([1; 20], [2; 20], false).encode(&mut hs);
+        assert!(dec.decode(&hs, &mut 0).unwrap().is_some());
+        // a 4 GiB frame announced, and one byte of it sent
+        assert_eq!(dec.decode(&[0xff, 0xff, 0xff, 0xf0, 7], &mut 0), Ok(None));
+        assert!(dec.partial.capacity() <= RESERVE_AHEAD);
     }
 
     #[test]

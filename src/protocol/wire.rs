@@ -1400,7 +1400,8 @@ mod tests {
             assert!(wire.pending.is_empty());
             assert!(wire.decoder.buffered_len() <= 8 << 20);
         }
-        assert!(wire.decoder.copied() <= bytes.len());
+        // past 1 MiB the buffer doubles as bytes arrive: moves stay linear
+        assert!(wire.decoder.copied() <= 3 * bytes.len());
         assert_eq!(
             got,
             [Event::Piece {
