@@ -161,6 +161,7 @@ const DEFAULTS = {
   maxPeerRequests: 2000, // libtorrent's max_allowed_in_request_queue
   maxBlockLength: 128 * 1024
 }
+const NO_OPTIONS = Object.freeze({})
 function limit (opts, name, min, max) {
   const value = opts[name]
   if (value === undefined) return DEFAULTS[name]
@@ -335,10 +336,10 @@ function onfinish () {
 
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
-  if (!opts) opts = {}
-  const maxFrameLength = limit(opts, 'maxFrameLength', 1, U32)
-  const maxPeerRequests = limit(opts, 'maxPeerRequests', 0, Number.MAX_SAFE_INTEGER)
-  const maxBlockLength = limit(opts, 'maxBlockLength', 1, U32)
+  if (!opts) opts = NO_OPTIONS
+  const maxFrameLength = opts === NO_OPTIONS ? DEFAULTS.maxFrameLength : limit(opts, 'maxFrameLength', 1, U32)
+  const maxPeerRequests = opts === NO_OPTIONS ? DEFAULTS.maxPeerRequests : limit(opts, 'maxPeerRequests', 0, Number.MAX_SAFE_INTEGER)
+  const maxBlockLength = opts === NO_OPTIONS ? DEFAULTS.maxBlockLength : limit(opts, 'maxBlockLength', 1, U32)
   Duplex.call(this)
 
   this.amChoking = true
@@ -726,7 +727,8 @@ Wire.prototype._flush = function () {
   this._opCount = 0
   this._payloads = null
   this._payloadBytes = 0
-  this.push(encodeOps(this._ops, n, payloads, bytes))
+  const inline = payloads === null ? undefined : payloads.length === 1 ? payloads[0] : Buffer.concat(payloads)
+  this.push(encodeOps(this._ops, n, inline, bytes))
 }
 
 // A message with a payload. A bitfield or extended message of up to

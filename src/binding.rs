@@ -316,18 +316,27 @@ impl Encoded<'_> {
     }
 }
 
+/// The inline payloads, taken from the front.
+struct Payloads<'a>(&'a [u8]);
+
+impl<'a> Payloads<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8]> {
+        if self.0.len() < len {
+            return Err(invalid_arg("fewer payload bytes than the inline ops need"));
+        }
+        let (payload, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(payload)
+    }
+}
+
 /// Resolves an op, taking its payload (if it has one inline) from `payloads`.
-fn resolve<'a>(op: &[u32], payloads: &mut impl Iterator<Item = &'a [u8]>) -> Result<Encoded<'a>> {
+fn resolve<'a>(op: &[u32], payloads: &mut Payloads<'a>) -> Result<Encoded<'a>> {
     let &[kind, a, b, c] = op else {
         return Err(invalid_arg("an op is 4 words"));
     };
-    let mut next = || {
-        payloads
-            .next()
-            .ok_or_else(|| invalid_arg("fewer payloads than inline ops"))
-    };
     if kind == KIND_HANDSHAKE {
-        let ids = next()?;
+        let ids = payloads.take(40)?;
         let (Some(info_hash), Some(peer_id)) = (
             ids.get(..20).and_then(|s| s.try_into().ok()),
             ids.get(20..).and_then(|s| s.try_into().ok()),
@@ -346,13 +355,7 @@ fn resolve<'a>(op: &[u32], payloads: &mut impl Iterator<Item = &'a [u8]>) -> Res
     if kind & OP_INLINE == 0 {
         return Ok(Encoded::Header(message, payload_len));
     }
-    let payload = next()?;
-    if payload.len() != payload_len {
-        return Err(invalid_arg(
-            "an inline payload's length differs from its op's",
-        ));
-    }
-    Ok(Encoded::Inline(message, payload))
+    Ok(Encoded::Inline(message, payloads.take(payload_len)?))
 }
 
 /// Encodes the first `count` ops of `ops` (each `[kind, a, b, c]`: a
@@ -360,16 +363,16 @@ fn resolve<'a>(op: &[u32], payloads: &mut impl Iterator<Item = &'a [u8]>) -> Res
 /// message whose payload of `c` bytes the caller sends after it) into `out`
 /// from `at` on, in order; returns the end offset. `out` needs at most 17
 /// bytes an op, plus the inline payloads. An op whose kind has `OP_INLINE`
-/// set takes its payload from `payloads` (in order) and is encoded whole; a
-/// `KIND_HANDSHAKE` op (`a`: the DHT bit) takes the 40 bytes of info hash and
-/// peer id from there too.
+/// set takes its payload (`c` bytes) from `payloads`, the inline payloads
+/// one after another, and is encoded whole; a `KIND_HANDSHAKE` op (`a`: the
+/// DHT bit) takes the 40 bytes of info hash and peer id from there too.
 #[napi]
 pub fn encode_ops(
     mut out: BufferSlice,
     at: u32,
     ops: &[u32],
     count: u32,
-    payloads: Option<Vec<BufferSlice>>,
+    payloads: Option<&[u8]>,
 ) -> Result<u32> {
     let words = (count as usize)
         .checked_mul(OP_WORDS as usize)
@@ -380,12 +383,12 @@ pub fn encode_ops(
     // Checked and measured first, then encoded: nothing is written when an
     // op is bad or `out` too short.
     let mut len = 0;
-    let mut taken = payloads.iter().map(|p| &p[..]);
+    let mut taken = Payloads(payloads);
     for op in ops.chunks_exact(OP_WORDS as usize) {
         len += resolve(op, &mut taken)?.len();
     }
     write_at(&mut out[..], at, len, |dst| {
-        let mut taken = payloads.iter().map(|p| &p[..]);
+        let mut taken = Payloads(payloads);
         for op in ops.chunks_exact(OP_WORDS as usize) {
             if let Ok(encoded) = resolve(op, &mut taken) {
                 encoded.encode(dst);

@@ -709,18 +709,24 @@ pub(crate) mod tests {
 
     // ---- linearity -----------------------------------------------------------
 
-    #[test]
-    fn a_large_frame_trickled_in_is_copied_once() {
-        let max = 8 << 20;
-        let block = vec![0x5a; 5 << 20];
+    /// A handshake, then one piece message with a block of `len` bytes.
+    fn one_piece(len: usize) -> Vec<u8> {
         let mut bytes = Vec::new();
         Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
         Message::Piece {
             piece: 1,
             offset: 0,
-            block: &block[..],
+            block: &vec![0x5a; len][..],
         }
         .encode(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn a_large_frame_trickled_in_is_copied_once() {
+        let max = 8 << 20;
+        let block_len = 5 << 20;
+        let bytes = one_piece(block_len);
         let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
         let mut dec = Decoder::new(max);
         let (frames, err) = decode_all(&mut dec, &chunks);
@@ -730,21 +736,13 @@ pub(crate) mod tests {
         // Every byte but those of the frames' first chunk was gathered. Past
         // 1 MiB the buffer grows with what arrives, by doubling: the moves
         // add at most twice the frame's length (1 + 2 + 4 MiB here).
-        assert!(dec.copied >= block.len(), "{} copied", dec.copied);
+        assert!(dec.copied >= block_len, "{} copied", dec.copied);
         assert!(dec.copied <= 3 * bytes.len(), "{} copied", dec.copied);
     }
 
     #[test]
     fn a_frame_within_the_default_limit_is_never_moved() {
-        let block = vec![0x5a; (1 << 20) - 9];
-        let mut bytes = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
-        Message::Piece {
-            piece: 1,
-            offset: 0,
-            block: &block[..],
-        }
-        .encode(&mut bytes);
+        let bytes = one_piece((1 << 20) - 9);
         let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
         let mut dec = Decoder::default();
         let (frames, err) = decode_all(&mut dec, &chunks);
