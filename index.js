@@ -306,8 +306,7 @@ const piecesMethods = {
     return this[BITS].has(i)
   }
 }
-// util.inspect looks at a proxy's target, so this sits on the target's
-// prototype.
+// util.inspect looks at a proxy's target, so this sits on the target.
 function inspectPieces (depth, options, inspect) {
   const bits = this[BITS]
   const shown = []
@@ -357,14 +356,12 @@ const piecesHandler = {
   }
 }
 // The proxy's target: an Array (so that Array.isArray() holds) holding the
-// bits under a symbol. Array methods that make a new array make a plain one.
-class PiecesTarget extends Array {
-  static get [Symbol.species] () { return Array }
-}
-PiecesTarget.prototype[util.inspect.custom] = inspectPieces
+// bits and the inspector under symbols (measured: cheaper than an Array
+// subclass or defineProperty, which matters for many wires).
 function peerPieces (bits) {
-  const target = new PiecesTarget()
+  const target = []
   target[BITS] = bits
+  target[util.inspect.custom] = inspectPieces
   return new Proxy(target, piecesHandler)
 }
 
@@ -449,11 +446,7 @@ function Wire (opts) {
   this._block = null // allocated once the block needs more than one chunk
   this._blockFilled = 0
 
-  const self = this
-  this._ontimeout = function () {
-    self._fail(self.requests.shift(), 'request has timed out')
-    self.emit('timeout')
-  }
+  this._ontimeout = null // made by the first _updateTimeout that arms a timer
 
   this.on('finish', onfinish)
 }
@@ -738,6 +731,13 @@ Wire.prototype._fail = function (request, message) {
 
 Wire.prototype._updateTimeout = function () {
   if (!this._timeout || !this.requests.length || this.requests[0].timeout) return
+  if (this._ontimeout === null) {
+    const self = this
+    this._ontimeout = function () {
+      self._fail(self.requests.shift(), 'request has timed out')
+      self.emit('timeout')
+    }
+  }
   this.requests[0].timeout = setTimeout(this._ontimeout, this._timeout)
 }
 
