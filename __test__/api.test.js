@@ -130,7 +130,7 @@ describe('extended(id, object) bencoding', () => {
 
   test('keys are sorted as raw UTF-8 bytes, not UTF-16 code units', () => {
     // U+FF21 is EF BC A1 in UTF-8; U+1F600 is F0 9F 98 80 (but D83D DE00 in UTF-16).
-    const encoded = Buffer.from(payload({ '\u{1F600}': 1, '\uFF21': 2 }), 'latin1')
+    const encoded = Buffer.from(payload({ '\u{1F600}': 1, \uFF21: 2 }), 'latin1')
     const expected = Buffer.concat([Buffer.from('d3:'), Buffer.from('\uFF21'), Buffer.from('i2e4:'), Buffer.from('\u{1F600}'), Buffer.from('i1ee')])
     assert.deepEqual(encoded, expected)
   })
@@ -144,7 +144,7 @@ describe('extended(id, object) bencoding', () => {
 })
 
 describe('close', () => {
-  test("is emitted once, synchronously in destroy(), also when piped and ended", async () => {
+  test('is emitted once, synchronously in destroy(), also when piped and ended', async () => {
     const a = pwp()
     const b = pwp()
     a.pipe(b).pipe(a)

@@ -233,7 +233,7 @@ function observe (w, probe) {
     if (!Buffer.isBuffer(c)) nonBufferChunks++
     chunks.push(Buffer.from(c))
   })
-  const cb = (label) => function (err, block) {
+  const callbackFor = (label) => function (err, block) {
     log.push(['callback', label, repr(err), repr(block), arguments.length, snapshot(w, probe)])
   }
   const result = () => ({
@@ -244,7 +244,7 @@ function observe (w, probe) {
   // bytes pushed so far (delivered + still buffered); only used to locate a
   // byte mismatch in the report, never compared
   const pushed = () => chunks.reduce((n, c) => n + c.length, 0) + (w.readableLength || 0)
-  return { log, cb, result, pushed }
+  return { log, callbackFor, result, pushed }
 }
 
 // ---------------------------------------------------------------------------
@@ -516,7 +516,7 @@ function describeOp (o) {
 
 async function runOutgoing (W, ops, probe) {
   const w = W()
-  const { log, cb, result, pushed } = observe(w, probe)
+  const { log, callbackFor, result, pushed } = observe(w, probe)
   const pushedAfterOp = []
   for (let k = 0; k < ops.length; k++) {
     const o = ops[k]
@@ -533,7 +533,7 @@ async function runOutgoing (W, ops, probe) {
         case 'uninterested': w.uninterested(); break
         case 'have': w.have(o.i); break
         case 'request':
-          if (o.withCallback) w.request(o.args[0], o.args[1], o.args[2], cb(`op#${k}`))
+          if (o.withCallback) w.request(o.args[0], o.args[1], o.args[2], callbackFor(`op#${k}`))
           else w.request(o.args[0], o.args[1], o.args[2])
           break
         case 'cancel': w.cancel(o.args[0], o.args[1], o.args[2]); break
@@ -796,7 +796,7 @@ function respondTo (w, rrng, i, offset, length, respond) {
 // chunks: array of [start, end, yieldAfter]
 async function runIncoming (W, spec, chunks) {
   const w = W(NO_REQUEST_LIMITS)
-  const { log, cb, result } = observe(w, spec.probe)
+  const { log, callbackFor, result } = observe(w, spec.probe)
   const cfg = spec.config
   const rrng = new Rng(cfg.responderSeed)
   if (cfg.handshakeFirst) w.handshake(Buffer.alloc(20, 0xab), Buffer.from('-PW0001-123456789012'))
@@ -807,7 +807,7 @@ async function runIncoming (W, spec, chunks) {
   w.on('unchoke', () => {
     const plan = spec.plans[unchokes] || []
     const k = unchokes++
-    plan.forEach(([i, o, l], j) => w.request(i, o, l, cb(`unchoke#${k}/request#${j}`)))
+    plan.forEach(([i, o, l], j) => w.request(i, o, l, callbackFor(`unchoke#${k}/request#${j}`)))
   })
   w.on('request', (i, o, l, respond) => respondTo(w, rrng, i, o, l, respond))
 
@@ -1002,7 +1002,7 @@ async function runPair (W, spec) {
   for (let k = 0; k < spec.ops.length; k++) {
     const o = spec.ops[k]
     const w = wires[o.side]
-    const { log, cb } = obs[o.side]
+    const { log, callbackFor } = obs[o.side]
     let threw = null
     try {
       switch (o.op) {
@@ -1012,7 +1012,7 @@ async function runPair (W, spec) {
         case 'interested': w.interested(); break
         case 'uninterested': w.uninterested(); break
         case 'have': w.have(o.i); break
-        case 'request': w.request(o.args[0], o.args[1], o.args[2], cb(`op#${k}`)); break
+        case 'request': w.request(o.args[0], o.args[1], o.args[2], callbackFor(`op#${k}`)); break
         case 'cancel': w.cancel(o.args[0], o.args[1], o.args[2]); break
         case 'piece': w.piece(o.i, o.offset, Buffer.from(o.block)); break
         case 'port': w.port(o.port); break

@@ -63,7 +63,8 @@ async function bulk (impl, { total, data, tcp }) {
       })
     }
     leecher.once('unchoke', () => {
-      for (let k = 0; k < 32 && next < blocks; k++) ask()
+      const window = Math.min(32, blocks)
+      for (let k = 0; k < window; k++) ask()
     })
   })
   await tick()
