@@ -85,6 +85,7 @@ async function main () {
   const data = crypto.randomBytes(4 * MiB)
 
   const note = (s) => process.stderr.write(s + '\n')
+  const floorNotes = []
 
   // A row: the median for each implementation, and native's speed-up over
   // each JavaScript wire (their time / native's time).
@@ -124,8 +125,14 @@ async function main () {
     const stream = await W.recordPieces(reference.create, count)
     for (const size of [1400, 65536]) {
       const chunks = W.cut(stream, size)
-      const t = await alternate(impls, opts.rounds + 2, (impl) => W.reassembly(impl, { chunks, count }))
-      row(`reassembly, ${size === 1400 ? '1400-byte' : '64 KiB'} chunks (${(stream.length / MiB).toFixed(0)} MiB)`, t, (ms) => fmtRate(stream.length, ms))
+      const floors = [{ short: 'count' }, { short: 'copy' }]
+      const t = await alternate([...impls, ...floors], opts.rounds + 2, (impl) =>
+        impl.short === 'count' || impl.short === 'copy'
+          ? W.reassemblyFloor(impl.short === 'copy', { chunks, count })
+          : W.reassembly(impl, { chunks, count }))
+      const name = `reassembly, ${size === 1400 ? '1400-byte' : '64 KiB'} chunks (${(stream.length / MiB).toFixed(0)} MiB)`
+      row(name, t, (ms) => fmtRate(stream.length, ms))
+      floorNotes.push(`${name}: a bare stream.Duplex fed the same chunks runs at ${fmtRate(stream.length, median(t.count))} counting them, ${fmtRate(stream.length, median(t.copy))} also copying each block into fresh memory.`)
     }
   }
   if (want('have')) {
@@ -171,6 +178,7 @@ async function main () {
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.native} | ${r.pwp} | ${r.btp} | ${r.vsPwp.toFixed(2)}× | ${r.vsBtp.toFixed(2)}× |`)
   }
+  for (const line of floorNotes) console.log(`\nFloor, ${line}`)
   const tcp = rows.find((r) => r.ceiling)
   if (tcp) {
     console.log(`\nRaw loopback TCP ceiling (same bytes, no protocol): ${tcp.ceiling}; peer-wire-native reaches ${(100 * tcp.ofCeiling).toFixed(1)} % of it, peer-wire-protocol ${(100 * tcp.pwpOfCeiling).toFixed(1)} %, bittorrent-protocol ${(100 * tcp.btpOfCeiling).toFixed(1)} %.`)

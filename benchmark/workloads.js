@@ -5,6 +5,7 @@
 
 const net = require('node:net')
 const { once } = require('node:events')
+const { Duplex } = require('node:stream')
 
 const BLOCK = 16384
 const PIECE_BLOCKS = 16 // 256 KiB pieces
@@ -149,6 +150,42 @@ async function reassembly (impl, { chunks, count }) {
   return ms
 }
 
+// The floors of reassembly: a bare stream.Duplex fed the same chunks that
+// only counts them, and one that also copies each 16 KiB block (with its
+// 13-byte header) into freshly allocated memory, as any wire that hands
+// out contiguous blocks must.
+async function reassemblyFloor (copy, { chunks, count }) {
+  const FRAME = BLOCK + 13
+  let bytes = 0
+  let block = null
+  let filled = 0
+  const d = new Duplex({
+    read () {},
+    write (chunk, encoding, cb) {
+      bytes += chunk.length
+      if (copy) {
+        for (let at = 0; at < chunk.length;) {
+          if (block === null) {
+            block = Buffer.allocUnsafe(FRAME)
+            filled = 0
+          }
+          const take = Math.min(chunk.length - at, FRAME - filled)
+          block.set(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take), filled)
+          filled += take
+          at += take
+          if (filled === FRAME) block = null
+        }
+      }
+      cb()
+    }
+  })
+  const t0 = now()
+  for (let k = 0; k < chunks.length; k++) d.write(chunks[k])
+  const ms = since(t0)
+  if (bytes < count * BLOCK) throw new Error('short')
+  return ms
+}
+
 function cut (stream, size) {
   const out = []
   for (let at = 0; at < stream.length; at += size) out.push(stream.subarray(at, at + size))
@@ -194,4 +231,4 @@ async function small (impl, { kind, messages }) {
   return ms
 }
 
-module.exports = { bulk, ceiling, recordPieces, reassembly, cut, small, BLOCK, HASH, ID_A, ID_B, tick }
+module.exports = { bulk, ceiling, recordPieces, reassembly, reassemblyFloor, cut, small, BLOCK, HASH, ID_A, ID_B, tick }
