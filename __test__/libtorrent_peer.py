@@ -152,8 +152,16 @@ def leech(args):
             connected = True
             emit(event='connecting', peer=args.peer)
         if st.is_finished or st.is_seeding:
-            # libtorrent has checked every piece against its SHA-1 hash
-            emit(event='finished', pieces=st.num_pieces, total=handle.torrent_file().num_pieces(),
+            # libtorrent has checked every piece against its SHA-1 hash. The
+            # piece count of a status can lag its finished flag: give it a
+            # moment (at most 2 s) to catch up before reporting it.
+            total = handle.torrent_file().num_pieces()
+            for _ in range(20):
+                if st.num_pieces >= total:
+                    break
+                time.sleep(0.1)
+                st = handle.status()
+            emit(event='finished', pieces=st.num_pieces, total=total,
                  downloaded=st.total_payload_download, hash_failures=hash_failures)
             handle.flush_cache()
             ses.pause()
