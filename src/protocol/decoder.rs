@@ -806,18 +806,21 @@ pub(crate) mod tests {
 
     /// A byte stream, most often opened by a valid handshake.
     fn stream() -> impl Strategy<Value = Vec<u8>> {
-        (
-            proptest::option::weighted(0.9, any_handshake()),
-            vec(segment(), 0..24),
-        )
-            .prop_map(|(hs, segments)| {
-                let mut out = Vec::new();
-                if let Some(hs) = hs {
-                    hs.encode(&mut out);
-                }
-                out.extend(segments.concat());
-                out
-            })
+        opened(vec(segment(), 0..24))
+    }
+
+    /// `segments` joined, most often after a valid handshake.
+    pub(crate) fn opened(
+        segments: impl Strategy<Value = Vec<Vec<u8>>>,
+    ) -> impl Strategy<Value = Vec<u8>> {
+        (proptest::option::weighted(0.9, any_handshake()), segments).prop_map(|(hs, segments)| {
+            let mut out = Vec::new();
+            if let Some(hs) = hs {
+                hs.encode(&mut out);
+            }
+            out.extend(segments.concat());
+            out
+        })
     }
 
     /// The decoder's limit: the default, or small enough to be hit.

@@ -631,8 +631,7 @@ mod tests {
     use proptest::sample::Index;
 
     use super::*;
-    use crate::protocol::decoder::tests::{cut, max_frame_len, segment};
-    use crate::protocol::message::tests::any_handshake;
+    use crate::protocol::decoder::tests::{cut, max_frame_len, opened, segment};
     use crate::protocol::message::HANDSHAKE_LEN;
 
     const INFO_HASH: [u8; 20] = [0xaa; 20];
@@ -1429,18 +1428,7 @@ mod tests {
 
     /// What a peer may send: most often a handshake, then anything.
     fn peer_bytes() -> impl Strategy<Value = Vec<u8>> {
-        (
-            proptest::option::weighted(0.9, any_handshake()),
-            vec(prop_oneof![segment(), small_request()], 0..40),
-        )
-            .prop_map(|(hs, segments)| {
-                let mut out = Vec::new();
-                if let Some(hs) = hs {
-                    hs.encode(&mut out);
-                }
-                out.extend(segments.concat());
-                out
-            })
+        opened(vec(prop_oneof![segment(), small_request()], 0..40))
     }
 
     fn any_limits() -> impl Strategy<Value = Limits> {
