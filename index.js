@@ -913,8 +913,8 @@ Wire.prototype._receive = function (chunk) {
 
 // Blocks gathered across chunks are carved from 128 KiB slabs: allocating
 // each 16 KiB block on its own costs about 700 ns here, a slice of a slab
-// about 250 ns. The price: a block kept alive keeps its slab (at most 8
-// blocks' worth) alive. Larger blocks get their own memory.
+// about 250 ns. The price: a block kept alive keeps its 128 KiB slab alive
+// (8 blocks of 16 KiB). Blocks over 16 KiB get their own memory.
 const BLOCK_SLAB = 128 * 1024
 let blockSlab = null
 let blockSlabAt = BLOCK_SLAB
