@@ -21,8 +21,8 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::protocol::{
-    DecodeError, Decoder, Frame, FrameKind, Handshake, Message, Origin, Request,
-    DEFAULT_MAX_FRAME_LEN, HANDSHAKE_LEN,
+    DecodeError, Decoder, FrameKind, Handshake, Message, Origin, Request, DEFAULT_MAX_FRAME_LEN,
+    HANDSHAKE_LEN,
 };
 
 // Record layout, exported so that index.js reads it from here rather than
@@ -105,22 +105,14 @@ impl NativeDecoder {
         while count < capacity {
             let at = HEADER + count * STRIDE;
             match self.inner.decode(chunk, &mut pos) {
-                Ok(Some(Frame {
-                    kind:
-                        FrameKind::PieceStart {
-                            piece,
-                            offset,
-                            block_len,
-                        },
-                    ..
-                })) => {
-                    // `pos` fits 32 bits: the chunk's length was checked.
-                    let record = [7 | FLAG_SPLIT, piece, offset, block_len, pos as u32];
-                    put(out, at, &record);
-                    count += 1;
-                    break;
+                Ok(Some(frame)) => {
+                    put(out, at, &record(&frame.kind, frame.origin, pos));
+                    if let FrameKind::PieceStart { .. } = frame.kind {
+                        // The rest of the chunk is the block's: JS takes it.
+                        count += 1;
+                        break;
+                    }
                 }
-                Ok(Some(frame)) => put(out, at, &record(&frame.kind, frame.origin)),
                 Ok(None) => break,
                 Err(err) => {
                     put(out, at, &[KIND_ERROR, 0, 0, 0, 0]);
@@ -184,14 +176,20 @@ fn put(out: &mut [u8], at: usize, words: &[u32]) {
     }
 }
 
-fn record(kind: &FrameKind<&[u8]>, origin: Origin) -> [u32; STRIDE] {
+/// The record of a frame; `pos` is where decoding stopped, which for a split
+/// piece is where its block starts. Offsets fit 32 bits: `receive` checked
+/// the chunk's length.
+fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; STRIDE] {
     let (base, flag) = match origin {
         Origin::Input(at) => (at as u32, 0),
         Origin::Buffered => (0, FLAG_BUFFERED),
     };
     let mut fields: [u32; STRIDE] = match *kind {
-        // Written by `receive`, which knows where the block starts.
-        FrameKind::PieceStart { .. } => [KIND_ERROR, 0, 0, 0, 0],
+        FrameKind::PieceStart {
+            piece,
+            offset,
+            block_len,
+        } => return [7 | FLAG_SPLIT, piece, offset, block_len, pos as u32],
         FrameKind::Handshake(hs) => {
             let ext = hs.extensions();
             // Offset of the info hash; the peer id follows it.
