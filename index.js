@@ -86,6 +86,14 @@ const {
   OP_WORDS,
   OP_INLINE
 } = native
+
+// Limits on what a peer may make a wire hold: the core's defaults, each
+// overridable in the factory options.
+const DEFAULTS = {
+  maxFrameLength: native.DEFAULT_MAX_FRAME_LENGTH, // libtorrent's bound on one message
+  maxPeerRequests: native.DEFAULT_MAX_PEER_REQUESTS, // libtorrent's max_allowed_in_request_queue
+  maxBlockLength: native.DEFAULT_MAX_BLOCK_LENGTH
+}
 const CAPACITY = 256
 const U32 = 0xffffffff
 
@@ -147,13 +155,16 @@ const noop = function () {}
 
 // Argument checks: bad input from the caller is a synchronous TypeError or
 // RangeError, never a value silently wrapped into 32 bits.
-function checkUint (name, value, max) {
+function checkInteger (name, value, min, max) {
   if (typeof value !== 'number') {
     throw new TypeError(`${name} must be a number, got ${typeof value}`)
   }
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(`${name} must be an integer from 0 to ${max}, got ${value}`)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`)
   }
+}
+function checkUint (name, value, max) {
+  checkInteger(name, value, 0, max)
 }
 function isBytes (value) {
   return value instanceof Uint8Array
@@ -217,24 +228,20 @@ function bencode (value, out) {
   throw new TypeError(`cannot bencode ${value === null ? 'null' : typeof value}`)
 }
 
-// Limits on what a peer may make this wire hold; each can be overridden in
-// the factory options.
-const DEFAULTS = {
-  maxFrameLength: 1024 * 1024, // libtorrent's bound on one message
-  maxPeerRequests: 2000, // libtorrent's max_allowed_in_request_queue
-  maxBlockLength: 128 * 1024
-}
-const NO_OPTIONS = Object.freeze({})
-function limit (opts, name, min, max) {
-  const value = opts[name]
-  if (value === undefined) return DEFAULTS[name]
-  if (typeof value !== 'number') {
-    throw new TypeError(`opts.${name} must be a number, got ${typeof value}`)
+// The limits the options ask for (checked), the defaults where they are
+// silent.
+function readLimits (opts) {
+  const limit = (name, min, max) => {
+    const value = opts[name]
+    if (value === undefined) return DEFAULTS[name]
+    checkInteger(`opts.${name}`, value, min, max)
+    return value
   }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`opts.${name} must be an integer from ${min} to ${max}, got ${value}`)
+  return {
+    maxFrameLength: limit('maxFrameLength', 1, U32),
+    maxPeerRequests: limit('maxPeerRequests', 0, Number.MAX_SAFE_INTEGER),
+    maxBlockLength: limit('maxBlockLength', 1, U32)
   }
-  return value
 }
 
 // The peer's pieces, one bit each (most significant bit first, as a
@@ -275,10 +282,14 @@ PieceBits.prototype.set = function (i, bit) {
   if (bit) {
     this.grow((i >>> 3) + 1)
     this.bytes[i >>> 3] |= 128 >>> (i & 7)
-  } else if (i < 8 * this.bytes.length) {
-    this.bytes[i >>> 3] &= ~(128 >>> (i & 7))
+  } else {
+    this.clear(i)
   }
   if (i >= this.length) this.length = i + 1
+}
+
+PieceBits.prototype.clear = function (i) {
+  if (i < 8 * this.bytes.length) this.bytes[i >>> 3] &= ~(128 >>> (i & 7))
 }
 
 PieceBits.prototype.setBitfield = function (buffer) {
@@ -319,7 +330,6 @@ const piecesHandler = {
     const i = indexOf(key)
     if (i >= 0) return target[BITS].value(i)
     if (key === 'length') return target[BITS].length
-    if (key === BITS) return target[BITS]
     if (Object.prototype.hasOwnProperty.call(piecesMethods, key)) return piecesMethods[key]
     return Reflect.get(target, key, receiver)
   },
@@ -348,8 +358,7 @@ const piecesHandler = {
   deleteProperty (target, key) {
     const i = indexOf(key)
     if (i >= 0) {
-      const bits = target[BITS]
-      if (bits.has(i)) bits.bytes[i >>> 3] &= ~(128 >>> (i & 7))
+      target[BITS].clear(i)
       return true
     }
     return Reflect.deleteProperty(target, key)
@@ -396,10 +405,9 @@ function onfinish () {
 
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
-  if (!opts) opts = NO_OPTIONS
-  const maxFrameLength = opts === NO_OPTIONS ? DEFAULTS.maxFrameLength : limit(opts, 'maxFrameLength', 1, U32)
-  const maxPeerRequests = opts === NO_OPTIONS ? DEFAULTS.maxPeerRequests : limit(opts, 'maxPeerRequests', 0, Number.MAX_SAFE_INTEGER)
-  const maxBlockLength = opts === NO_OPTIONS ? DEFAULTS.maxBlockLength : limit(opts, 'maxBlockLength', 1, U32)
+  const limits = opts ? readLimits(opts) : DEFAULTS
+  const speed = opts ? opts.speed : undefined
+  const maxFrameLength = limits.maxFrameLength
   Duplex.call(this)
 
   this.amChoking = true
@@ -414,8 +422,8 @@ function Wire (opts) {
   this.uploaded = 0
   this.downloaded = 0
 
-  this.uploadSpeed = speedometer(opts.speed)
-  this.downloadSpeed = speedometer(opts.speed)
+  this.uploadSpeed = speedometer(speed)
+  this.downloadSpeed = speedometer(speed)
 
   this.requests = []
   this.peerRequests = []
@@ -423,8 +431,8 @@ function Wire (opts) {
   this.protocolError = null // why the peer's bytes were rejected, if they were
 
   this._maxFrameLength = maxFrameLength // fixed: the decoder was made with it
-  this.maxPeerRequests = maxPeerRequests
-  this.maxBlockLength = maxBlockLength
+  this.maxPeerRequests = limits.maxPeerRequests
+  this.maxBlockLength = limits.maxBlockLength
 
   this._keepAlive = null
   this._ops = null // queued messages, see _queue
