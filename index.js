@@ -436,8 +436,9 @@ function Wire (opts) {
 
   this._keepAlive = null
   this._ops = null // queued messages, see _queue
-  this._payloads = null // their inline payloads, in order
-  this._payloadBytes = 0
+  this._inlineBuf = null // their inline payloads, one after another
+  this._inlineUsed = 0
+  this._payloadBytes = 0 // what the inline payloads add to the encoding
   this._dests = NO_DESTS // piped-to sockets, see pipe
   this._batching = false // corking them, see _write and pause
   this._pauseAfterBatch = false
@@ -479,7 +480,8 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
   if (infoHash.length !== 20 || peerId.length !== 20) throw new RangeError('infoHash and peerId MUST have length 20')
   if (this._finished) return
   this._queue(KIND_HANDSHAKE, extensions && extensions.dht ? 1 : 0, 0, 0)
-  this._inline(Buffer.concat([infoHash, peerId], 40), HANDSHAKE_BYTES)
+  this._inline(infoHash, 0)
+  this._inline(peerId, HANDSHAKE_BYTES)
 }
 
 Wire.prototype.choke = function () {
@@ -555,14 +557,15 @@ Wire.prototype.extended = function (id, msg) {
   checkUint('id', id, 255)
   let payload
   if (isBytes(msg)) {
-    // Copied, as 0.7.1 does: the caller may reuse its buffer at once.
-    payload = Buffer.from(msg)
+    // Copied, as 0.7.1 does: the caller may reuse its buffer at once. A
+    // small one is copied when it is queued (see _send).
+    payload = msg.length > INLINE_MAX ? Buffer.from(msg) : msg
   } else {
     const parts = []
     bencode(msg, parts)
     payload = Buffer.concat(parts)
   }
-  this._send(20, id, 0, payload, true)
+  this._send(20, id, 0, payload)
 }
 
 Wire.prototype.port = function (port) {
@@ -781,40 +784,48 @@ Wire.prototype._queue = function (kind, a, b, c) {
   this._opCount = n + 1
 }
 
-// The payload of the op just queued, copied in when the queue is encoded;
-// `bytes` is what it adds to the encoding.
+// Copies the payload of the op just queued after the others (the caller may
+// reuse its buffer at once); `bytes` is what it adds to the encoding.
 Wire.prototype._inline = function (payload, bytes) {
-  if (this._payloads === null) this._payloads = []
-  this._payloads.push(payload)
+  const used = this._inlineUsed
+  let buf = this._inlineBuf
+  if (buf === null || buf.length - used < payload.length) {
+    const grown = Buffer.allocUnsafe(Math.max(256, 2 * (used + payload.length)))
+    if (used !== 0) grown.set(buf.subarray(0, used))
+    buf = this._inlineBuf = grown
+  }
+  buf.set(payload, used)
+  this._inlineUsed = used + payload.length
   this._payloadBytes += bytes
 }
 
-// Pushes the queued ops, encoded, as one chunk.
+// Pushes the queued ops, encoded (inline payloads copied in), as one chunk.
 Wire.prototype._flush = function () {
   const n = this._opCount
   if (n === 0) return
-  const payloads = this._payloads
+  const used = this._inlineUsed
+  const inline = used === 0 ? undefined : this._inlineBuf.subarray(0, used)
   const bytes = this._payloadBytes
   this._opCount = 0
-  this._payloads = null
+  this._inlineUsed = 0
   this._payloadBytes = 0
-  const inline = payloads === null ? undefined : payloads.length === 1 ? payloads[0] : Buffer.concat(payloads)
+  if (used > 4096) this._inlineBuf = null // a large one is not kept
   this.push(encodeOps(this._ops, n, inline, bytes))
 }
 
 // A message with a payload. A bitfield or extended message of up to
-// INLINE_MAX bytes is queued whole (the payload copied unless the wire made
-// it). A block, and any larger payload: its header goes out with the queued
-// ops, then the payload as it is, by reference, as 0.7.1 pushes it (what is
-// sent is what the buffer holds when the socket reads it).
-Wire.prototype._send = function (kind, a, b, payload, owned) {
+// INLINE_MAX bytes is queued whole (its payload copied). A block, and any
+// larger payload: its header goes out with the queued ops, then the payload
+// as it is, by reference, as 0.7.1 pushes it (what is sent is what the
+// buffer holds when the socket reads it).
+Wire.prototype._send = function (kind, a, b, payload) {
   if (payload.length > U32 - 13) {
     throw new RangeError(`a payload of ${payload.length} bytes does not fit a message (at most ${U32 - 13})`)
   }
   if (this._finished) return
   if (payload.length <= INLINE_MAX && kind !== 7) {
     this._queue(kind | OP_INLINE, a, b, payload.length)
-    this._inline(owned ? payload : Buffer.from(payload), payload.length)
+    this._inline(payload, payload.length)
     return
   }
   this._queue(kind, a, b, payload.length)
