@@ -338,7 +338,7 @@ describe('over TCP', () => {
       })
     })
     await closed
-    assert.equal(serverWire._parsing, false)
+    assert.equal(serverWire._receiver.parsing, false)
   })
 
   test('two wires move blocks over loopback TCP', async () => {

@@ -9,6 +9,14 @@ use super::error::{BodyLen, DecodeError};
 pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";
 /// Length of a handshake: pstrlen, pstr, reserved, info hash, peer id.
 pub const HANDSHAKE_LEN: usize = 68;
+/// Where the handshake's reserved bytes start.
+pub const RESERVED_OFFSET: usize = 20;
+/// Where the handshake's info hash starts.
+pub const INFO_HASH_OFFSET: usize = 28;
+/// Where the handshake's peer id starts.
+pub const PEER_ID_OFFSET: usize = 48;
+/// Length of an info hash and of a peer id.
+pub const ID_LEN: usize = 20;
 /// Longest header [`Message::encode_header`] writes (a request: 4 + 1 + 12).
 pub const MAX_HEADER_LEN: usize = 17;
 

@@ -11,5 +11,8 @@ pub mod wire;
 pub use decoder::{Decoder, Frame, FrameKind, Origin};
 pub use error::{BodyLen, DecodeError, RequestError, UsageError};
 pub use limits::{Limits, DEFAULT_MAX_BLOCK_LEN, DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_PEER_REQUESTS};
-pub use message::{Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, PROTOCOL};
+pub use message::{
+    Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET,
+    MAX_HEADER_LEN, PEER_ID_OFFSET, PROTOCOL,
+};
 pub use wire::{Event, Wire};

@@ -1,0 +1,158 @@
+'use strict'
+
+// Bytes out. A wire's outgoing messages are queued as ops (a kind and three
+// numbers, see src/batch.rs) and encoded together, in one native call, at
+// the end of the tick, when the reader asks for data, or when the queue is
+// full; order is kept. The handshake, and bitfield and extended messages of
+// up to INLINE_MAX bytes, are queued whole, their bytes copied in. A block,
+// or a larger payload, is not copied: its header is queued, the queue
+// flushed, and the payload pushed as the caller's buffer, at once, as 0.7.1
+// does (what is sent is what the buffer holds when the socket reads it).
+
+const native = require('./native.js')
+
+const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
+
+const OPS_INITIAL = 4 // 64 bytes: V8 keeps a typed array this small on its heap
+const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
+const INLINE_MAX = 1024
+
+// Senders with queued ops, flushed together at the end of the tick.
+const dirty = []
+let flushScheduled = false
+function flushDirty () {
+  flushScheduled = false
+  // senders that queue more while these push wait for the next tick
+  const senders = dirty.splice(0, dirty.length)
+  for (let i = 0; i < senders.length; i++) senders[i].flush()
+}
+
+// Encoded messages are written into a slab and pushed as subarrays of it
+// (no allocation per flush). A region once handed out is never written
+// again: a slab without room is replaced.
+const SLAB_SIZE = 65536
+let slab = Buffer.allocUnsafe(SLAB_SIZE)
+let slabAt = 0
+function encode (ops, count, inline, inlineBytes) {
+  const bytes = count * MAX_OP_LENGTH + inlineBytes
+  if (slab.length - slabAt < bytes) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
+    slabAt = 0
+  }
+  const end = native.encodeOps(slab, slabAt, ops, count, inline)
+  const out = slab.subarray(slabAt, end)
+  slabAt = end
+  return out
+}
+
+class Sender {
+  // `stream` is the readable side the encoded bytes are pushed to.
+  constructor (stream) {
+    this.stream = stream
+    this.ops = null
+    this.count = 0
+    this.inlineBuf = null // inline payloads, one after another
+    this.inlineUsed = 0
+    this.inlineBytes = 0 // what the inline payloads add to the encoding
+    this.closed = false
+  }
+
+  // Queues a message without payload (or a header, see `send`).
+  queue (kind, a, b, c) {
+    if (this.closed) return
+    let ops = this.ops
+    let n = this.count
+    if (n === 0) {
+      dirty.push(this)
+      if (!flushScheduled) {
+        flushScheduled = true
+        process.nextTick(flushDirty)
+      }
+    }
+    if (ops === null) {
+      ops = this.ops = new Uint32Array(OPS_INITIAL * OP_WORDS)
+    } else if (n * OP_WORDS === ops.length) {
+      if (n < OPS_MAX) {
+        ops = new Uint32Array(2 * ops.length)
+        ops.set(this.ops)
+        this.ops = ops
+      } else {
+        this.flush()
+        n = 0
+        dirty.push(this)
+      }
+    }
+    const at = n * OP_WORDS
+    ops[at] = kind
+    ops[at + 1] = a
+    ops[at + 2] = b
+    ops[at + 3] = c
+    this.count = n + 1
+  }
+
+  // Copies the payload of the op just queued after the others (the caller
+  // may reuse its buffer at once); `bytes` is what it adds to the encoding.
+  inline (payload, bytes) {
+    const used = this.inlineUsed
+    let buf = this.inlineBuf
+    if (buf === null || buf.length - used < payload.length) {
+      const grown = Buffer.allocUnsafe(Math.max(256, 2 * (used + payload.length)))
+      if (used !== 0) grown.set(buf.subarray(0, used))
+      buf = this.inlineBuf = grown
+    }
+    buf.set(payload, used)
+    this.inlineUsed = used + payload.length
+    this.inlineBytes += bytes
+  }
+
+  handshake (infoHash, peerId, dht) {
+    if (this.closed) return
+    this.queue(KIND_HANDSHAKE, dht ? 1 : 0, 0, 0)
+    this.inline(infoHash, 0)
+    this.inline(peerId, HANDSHAKE_LENGTH)
+  }
+
+  // A message with a payload (see the top of this file).
+  send (kind, a, b, payload) {
+    if (payload.length > MAX_PAYLOAD_LENGTH) {
+      throw new RangeError(`a payload of ${payload.length} bytes does not fit a message (at most ${MAX_PAYLOAD_LENGTH})`)
+    }
+    if (this.closed) return
+    if (payload.length <= INLINE_MAX && kind !== ID_PIECE) {
+      this.queue(kind | OP_INLINE, a, b, payload.length)
+      this.inline(payload, payload.length)
+      return
+    }
+    this.queue(kind, a, b, payload.length)
+    this.flush()
+    this.stream.push(payload)
+  }
+
+  // The same, for a payload the caller may reuse at once: a large one is
+  // copied too (a small one always is), as 0.7.1 copies extended payloads.
+  sendCopy (kind, a, b, payload) {
+    this.send(kind, a, b, payload.length > INLINE_MAX ? Buffer.from(payload) : payload)
+  }
+
+  // Pushes the queued ops, encoded (inline payloads copied in), as one chunk.
+  flush () {
+    const n = this.count
+    if (n === 0) return
+    const used = this.inlineUsed
+    const inline = used === 0 ? undefined : this.inlineBuf.subarray(0, used)
+    const bytes = this.inlineBytes
+    this.count = 0
+    this.inlineUsed = 0
+    this.inlineBytes = 0
+    if (used > 4096) this.inlineBuf = null // a large one is not kept
+    this.stream.push(encode(this.ops, n, inline, bytes))
+  }
+
+  // What is queued goes; nothing more is taken.
+  close () {
+    this.flush()
+    this.closed = true
+  }
+}
+
+module.exports = Sender

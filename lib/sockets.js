@@ -1,0 +1,60 @@
+'use strict'
+
+// Socket batching: what a wire's handlers send in answer to one incoming
+// chunk (blocks, above all) goes out in one write of each socket the wire
+// is piped to, corked until the chunk has been handled, like libtorrent's
+// one send per read. While corked, a pipe's pause() (a socket's write()
+// returned false: its 16 KiB high-water mark is one block) waits for the
+// end of the batch, so that the batch goes out in one write; backpressure
+// then holds as usual, batch by batch.
+
+const NONE = Object.freeze([])
+
+// Whether a pipe destination is a socket to cork: anything with cork and
+// uncork (another wire is not: it has no write of its own to save).
+function isSocket (dest) {
+  return typeof dest.cork === 'function' && typeof dest.uncork === 'function'
+}
+
+class Sockets {
+  constructor (source) {
+    this.source = source
+    this.list = NONE // replaced, never changed, so a batch keeps its own
+    this.corked = NONE
+    this.pauseAfter = false
+  }
+
+  add (dest) {
+    const self = this
+    this.list = this.list.concat(dest)
+    dest.on('unpipe', function onunpipe (source) {
+      if (source !== self.source) return
+      dest.removeListener('unpipe', onunpipe)
+      self.list = self.list.filter((d) => d !== dest)
+    })
+  }
+
+  cork () {
+    const corked = this.corked = this.list
+    for (let i = 0; i < corked.length; i++) corked[i].cork()
+  }
+
+  // Whether the source should pause now (a pause was held for the batch).
+  uncork () {
+    const corked = this.corked
+    this.corked = NONE
+    for (let i = 0; i < corked.length; i++) corked[i].uncork()
+    const pause = this.pauseAfter
+    this.pauseAfter = false
+    return pause
+  }
+
+  // Whether a pause is held until the batch ends.
+  holdPause () {
+    if (this.corked.length === 0) return false
+    this.pauseAfter = true
+    return true
+  }
+}
+
+module.exports = { Sockets, isSocket }
