@@ -1,10 +1,11 @@
 'use strict'
 
-// Metainfo (.torrent) files: parse one (BEP 3, single- and multi-file, with
-// BEP 47 pad files as libtorrent writes them in hybrid v1+v2 torrents), or
-// build one in memory.
+// Metainfo (.torrent) files: read and parse one (BEP 3, single- and
+// multi-file, with BEP 47 pad files as libtorrent writes them in hybrid v1+v2
+// torrents), or build one in memory.
 
 const crypto = require('crypto')
+const fs = require('fs')
 const path = require('path')
 const bencode = require('bencode')
 const { Failure } = require('./failure')
@@ -138,6 +139,17 @@ function parseTorrent (buf) {
   }
 }
 
+// A .torrent file from disk, parsed.
+function readTorrent (file) {
+  let buf
+  try {
+    buf = fs.readFileSync(file)
+  } catch (err) {
+    throw new Failure(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`)
+  }
+  return parseTorrent(buf)
+}
+
 // A single-file torrent for `data`, as a .torrent file's bytes.
 function createTorrent (name, data, pieceLength) {
   const pieces = []
@@ -150,4 +162,4 @@ function createTorrent (name, data, pieceLength) {
   })
 }
 
-module.exports = { parseTorrent, createTorrent }
+module.exports = { parseTorrent, readTorrent, createTorrent }

@@ -10,20 +10,9 @@ const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
-const { version } = require('../package.json')
+const { CLIENT_NAME, peerId, client } = require('./peer-id')
 
 const BLOCK_LENGTH = 16384
-
-function peerId () {
-  // Azureus style: -PW0100- for peer-wire-native 0.1.0, then 12 random characters.
-  const v = version.split('.').map((n) => String(Math.min(Number(n), 9))).join('')
-  return Buffer.from(`-PW${v.padEnd(4, '0')}-` + crypto.randomBytes(9).toString('base64').replace(/[+/]/g, '_'))
-}
-
-function client (id) {
-  const text = Buffer.from(id).toString('latin1')
-  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-/.test(text) ? text.slice(0, 8) : Buffer.from(id).toString('hex')
-}
 
 function connectError (err, where) {
   switch (err.code) {
@@ -135,7 +124,7 @@ function download ({
       handshook = true
       clearTimeout(connectTimer)
       onHandshake({ peer: where, client: client(id), extensions })
-      if (extensions.extended) wire.extended(0, { m: {}, v: `peer-wire-native ${version}` })
+      if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
       wire.setTimeout(requestTimeout)
       wire.interested()
       fill()
@@ -266,4 +255,4 @@ function sum (array) {
   return n
 }
 
-module.exports = { download, peerId, client }
+module.exports = { download }

@@ -8,8 +8,7 @@ const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
-const { peerId, client } = require('./download')
-const { version } = require('../package.json')
+const { CLIENT_NAME, peerId, client } = require('./peer-id')
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
@@ -59,7 +58,7 @@ function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () 
       if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
       peerClient = client(peer)
       wire.handshake(torrent.infoHash, id)
-      if (extensions.extended) wire.extended(0, { m: {}, v: `peer-wire-native ${version}` })
+      if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
       wire.bitfield(bitfield)
       wire.setKeepAlive(true)
       onPeer({ type: 'handshake', address, client: peerClient })
