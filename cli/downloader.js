@@ -6,7 +6,6 @@
 // check of every piece (a corrupt piece is asked again, then the download
 // fails).
 
-const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
@@ -222,8 +221,7 @@ function download ({
 
     function verify (piece) {
       active.delete(piece.index)
-      const hash = crypto.createHash('sha1').update(piece.buffer).digest()
-      if (!hash.equals(torrent.pieceHash(piece.index))) {
+      if (!torrent.pieceMatches(piece.index, piece.buffer)) {
         if (++attempts[piece.index] >= maxPieceAttempts) {
           return fail(`piece ${piece.index} failed its SHA-1 check ${attempts[piece.index]} times: ` +
             `peer ${where} sends corrupt data`)

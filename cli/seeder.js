@@ -4,7 +4,6 @@
 // public API: answer the handshake, send the full bitfield, unchoke peers
 // that are interested, answer their requests from storage.
 
-const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
@@ -14,8 +13,7 @@ const { CLIENT_NAME, peerId, client } = require('./peer-id')
 function verifyStorage (torrent, storage, onProgress = () => {}) {
   for (let i = 0; i < torrent.pieceCount; i++) {
     const length = torrent.pieceSize(i)
-    const hash = crypto.createHash('sha1').update(storage.read(i * torrent.pieceLength, length)).digest()
-    if (!hash.equals(torrent.pieceHash(i))) {
+    if (!torrent.pieceMatches(i, storage.read(i * torrent.pieceLength, length))) {
       throw new Failure(`the data does not match the torrent: piece ${i} fails its SHA-1 check`)
     }
     onProgress({ bytes: i * torrent.pieceLength + length, total: torrent.length })

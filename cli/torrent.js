@@ -10,6 +10,10 @@ const path = require('path')
 const bencode = require('bencode')
 const { Failure } = require('./failure')
 
+function sha1 (data) {
+  return crypto.createHash('sha1').update(data).digest()
+}
+
 // The end of the bencoded value starting at `at` (exclusive).
 function skipValue (buf, at) {
   const c = buf[at]
@@ -127,14 +131,15 @@ function parseTorrent (buf) {
   }
 
   return {
-    infoHash: crypto.createHash('sha1').update(info).digest(),
+    infoHash: sha1(info),
     name,
     multiFile: Array.isArray(dict.files),
     pieceLength,
     pieceCount,
     length,
     files,
-    pieceHash: (i) => dict.pieces.subarray(20 * i, 20 * i + 20),
+    // whether `data` is piece i: its SHA-1 is the torrent's hash for it
+    pieceMatches: (i, data) => sha1(data).equals(dict.pieces.subarray(20 * i, 20 * i + 20)),
     pieceSize: (i) => i === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength
   }
 }
@@ -154,7 +159,7 @@ function readTorrent (file) {
 function createTorrent (name, data, pieceLength) {
   const pieces = []
   for (let at = 0; at < data.length; at += pieceLength) {
-    pieces.push(crypto.createHash('sha1').update(data.subarray(at, at + pieceLength)).digest())
+    pieces.push(sha1(data.subarray(at, at + pieceLength)))
   }
   return bencode.encode({
     'created by': 'peer-wire-native',
