@@ -1,8 +1,9 @@
 'use strict'
 
-// The command (examples/cli.js) as a user runs it: child processes on
-// 127.0.0.1, against each other, against peers written here to misbehave,
-// and against libtorrent with .torrent files written by libtorrent itself.
+// The command (bin/peer-wire-native.js, its parts in cli/) as a user runs
+// it: child processes on 127.0.0.1, against each other, against peers
+// written here to misbehave, and against libtorrent with .torrent files
+// written by libtorrent itself.
 
 const test = require('node:test')
 const assert = require('node:assert')
@@ -16,7 +17,7 @@ const bencode = require('bencode')
 const pwp = require('..')
 const { createTorrent, startPeer, payload } = require('./libtorrent')
 
-const CLI = path.join(__dirname, '..', 'examples', 'cli.js')
+const CLI = path.join(__dirname, '..', 'bin', 'peer-wire-native.js')
 const PEER_ID = Buffer.from('-PW0100-clitest00001')
 
 function tmpdir (t) {
@@ -160,6 +161,34 @@ async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { port: server.address().port, seen }
 }
+
+// The command's own rules: it uses the library as a user does (the package
+// root and its package.json, nothing internal), and no command imports
+// another (what two commands share lives in cli/, beside them).
+test('the command uses the public API only, and no command imports another', () => {
+  const root = path.join(__dirname, '..')
+  const { dependencies } = require('../package.json')
+  const { builtinModules } = require('module')
+  const sources = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [])
+  const commands = path.join(root, 'cli', 'commands')
+  for (const file of [...sources(path.join(root, 'bin')), ...sources(path.join(root, 'cli'))]) {
+    const name = path.relative(root, file)
+    for (const [, spec] of fs.readFileSync(file, 'utf8').matchAll(/require\(\s*'([^']+)'\s*\)/g)) {
+      if (!spec.startsWith('.')) {
+        assert.ok(builtinModules.includes(spec) || spec in dependencies, `${name}: require('${spec}') is not a dependency`)
+        continue
+      }
+      const target = path.resolve(path.dirname(file), spec)
+      const inCli = target.startsWith(path.join(root, 'cli') + path.sep)
+      assert.ok(inCli || target === root || target === path.join(root, 'package.json'),
+        `${name}: require('${spec}') reaches past the public API`)
+      if (path.dirname(file) === commands) {
+        assert.ok(!target.startsWith(commands + path.sep), `${name}: require('${spec}') imports another command`)
+      }
+    }
+  }
+})
 
 test('demo: seeds a generated payload and downloads it over TCP, verified', async () => {
   const r = await run(['demo'], { timeout: 30000 })

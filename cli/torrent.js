@@ -1,13 +1,18 @@
 'use strict'
 
-// Metainfo (.torrent) files: parse one (BEP 3, single- and multi-file, with
-// BEP 47 pad files as libtorrent writes them in hybrid v1+v2 torrents), or
-// build one in memory.
+// Metainfo (.torrent) files: read and parse one (BEP 3, single- and
+// multi-file, with BEP 47 pad files as libtorrent writes them in hybrid v1+v2
+// torrents), or build one in memory.
 
 const crypto = require('crypto')
+const fs = require('fs')
 const path = require('path')
 const bencode = require('bencode')
 const { Failure } = require('./failure')
+
+function sha1 (data) {
+  return crypto.createHash('sha1').update(data).digest()
+}
 
 // The end of the bencoded value starting at `at` (exclusive).
 function skipValue (buf, at) {
@@ -126,23 +131,35 @@ function parseTorrent (buf) {
   }
 
   return {
-    infoHash: crypto.createHash('sha1').update(info).digest(),
+    infoHash: sha1(info),
     name,
     multiFile: Array.isArray(dict.files),
     pieceLength,
     pieceCount,
     length,
     files,
-    pieceHash: (i) => dict.pieces.subarray(20 * i, 20 * i + 20),
+    // whether `data` is piece i: its SHA-1 is the torrent's hash for it
+    pieceMatches: (i, data) => sha1(data).equals(dict.pieces.subarray(20 * i, 20 * i + 20)),
     pieceSize: (i) => i === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength
   }
+}
+
+// A .torrent file from disk, parsed.
+function readTorrent (file) {
+  let buf
+  try {
+    buf = fs.readFileSync(file)
+  } catch (err) {
+    throw new Failure(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`)
+  }
+  return parseTorrent(buf)
 }
 
 // A single-file torrent for `data`, as a .torrent file's bytes.
 function createTorrent (name, data, pieceLength) {
   const pieces = []
   for (let at = 0; at < data.length; at += pieceLength) {
-    pieces.push(crypto.createHash('sha1').update(data.subarray(at, at + pieceLength)).digest())
+    pieces.push(sha1(data.subarray(at, at + pieceLength)))
   }
   return bencode.encode({
     'created by': 'peer-wire-native',
@@ -150,4 +167,4 @@ function createTorrent (name, data, pieceLength) {
   })
 }
 
-module.exports = { parseTorrent, createTorrent }
+module.exports = { parseTorrent, readTorrent, createTorrent }

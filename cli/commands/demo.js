@@ -1,13 +1,17 @@
 'use strict'
 
-// The demo: a seeded random payload, its metainfo built in memory, a seeder
-// on 127.0.0.1 and a second wire downloading it over TCP.
+// `peer-wire-native demo`: a seeded random payload, its metainfo built in
+// memory, a seeder on 127.0.0.1 and a second wire downloading it over TCP.
 
 const crypto = require('crypto')
-const { createTorrent, parseTorrent } = require('./torrent')
-const { MemoryStorage } = require('./storage')
-const { seed } = require('./seed')
-const { download } = require('./download')
+const { parseArgs } = require('util')
+const { createTorrent, parseTorrent } = require('../torrent')
+const { MemoryStorage } = require('../storage')
+const { seed } = require('../seeder')
+const { download } = require('../downloader')
+const { integer } = require('../usage')
+const { log, progress } = require('../output')
+const { mib } = require('../units')
 
 // `size` pseudo-random bytes, the same for the same seed: AES-128-CTR over
 // zeros with a key derived from the seed (fast, and no dependency).
@@ -22,7 +26,15 @@ function payload (size, seed) {
   return out
 }
 
-async function demo ({ size, pieceLength, seed: seedValue, log, progress }) {
+async function demo (args) {
+  const { values } = parseArgs({
+    args,
+    options: { size: { type: 'string' }, 'piece-length': { type: 'string' }, seed: { type: 'string' } }
+  })
+  const size = integer(values.size ?? 64, '--size (MiB)', 1, 4096) * 1048576
+  const pieceLength = integer(values['piece-length'] ?? 256, '--piece-length (KiB)', 16, 16384) * 1024
+  const seedValue = integer(values.seed ?? 1, '--seed', 0, Number.MAX_SAFE_INTEGER)
+
   const data = payload(size, seedValue)
   const torrent = parseTorrent(createTorrent('demo.bin', data, pieceLength))
   log(`payload: ${mib(size)} MiB (seed ${seedValue}), ${torrent.pieceCount} pieces of ${pieceLength / 1024} KiB, ` +
@@ -51,11 +63,9 @@ async function demo ({ size, pieceLength, seed: seedValue, log, progress }) {
   const sent = crypto.createHash('sha1').update(data).digest('hex')
   const got = crypto.createHash('sha1').update(received).digest('hex')
   if (sent !== got) throw new Error(`the payload's SHA-1 is ${got}, expected ${sent}`)
-  return { ...result, pieces: torrent.pieceCount, sha1: got }
+  log(`downloaded ${mib(result.bytes)} MiB in ${result.seconds.toFixed(2)} s: ` +
+    `${mib(result.bytes / result.seconds)} MiB/s`)
+  log(`verified: all ${torrent.pieceCount} pieces passed SHA-1, payload SHA-1 ${got} matches`)
 }
 
-function mib (bytes) {
-  return (bytes / 1048576).toFixed(1)
-}
-
-module.exports = { demo, payload, mib }
+module.exports = { demo }

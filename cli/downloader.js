@@ -6,24 +6,12 @@
 // check of every piece (a corrupt piece is asked again, then the download
 // fails).
 
-const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
-const { version } = require('../package.json')
+const { CLIENT_NAME, peerId, client } = require('./peer-id')
 
 const BLOCK_LENGTH = 16384
-
-function peerId () {
-  // Azureus style: -PW0100- for peer-wire-native 0.1.0, then 12 random characters.
-  const v = version.split('.').map((n) => String(Math.min(Number(n), 9))).join('')
-  return Buffer.from(`-PW${v.padEnd(4, '0')}-` + crypto.randomBytes(9).toString('base64').replace(/[+/]/g, '_'))
-}
-
-function client (id) {
-  const text = Buffer.from(id).toString('latin1')
-  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-/.test(text) ? text.slice(0, 8) : Buffer.from(id).toString('hex')
-}
 
 function connectError (err, where) {
   switch (err.code) {
@@ -135,7 +123,7 @@ function download ({
       handshook = true
       clearTimeout(connectTimer)
       onHandshake({ peer: where, client: client(id), extensions })
-      if (extensions.extended) wire.extended(0, { m: {}, v: `peer-wire-native ${version}` })
+      if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
       wire.setTimeout(requestTimeout)
       wire.interested()
       fill()
@@ -233,8 +221,7 @@ function download ({
 
     function verify (piece) {
       active.delete(piece.index)
-      const hash = crypto.createHash('sha1').update(piece.buffer).digest()
-      if (!hash.equals(torrent.pieceHash(piece.index))) {
+      if (!torrent.pieceMatches(piece.index, piece.buffer)) {
         if (++attempts[piece.index] >= maxPieceAttempts) {
           return fail(`piece ${piece.index} failed its SHA-1 check ${attempts[piece.index]} times: ` +
             `peer ${where} sends corrupt data`)
@@ -266,4 +253,4 @@ function sum (array) {
   return n
 }
 
-module.exports = { download, peerId, client }
+module.exports = { download }

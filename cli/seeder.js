@@ -4,19 +4,16 @@
 // public API: answer the handshake, send the full bitfield, unchoke peers
 // that are interested, answer their requests from storage.
 
-const crypto = require('crypto')
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
-const { peerId, client } = require('./download')
-const { version } = require('../package.json')
+const { CLIENT_NAME, peerId, client } = require('./peer-id')
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
   for (let i = 0; i < torrent.pieceCount; i++) {
     const length = torrent.pieceSize(i)
-    const hash = crypto.createHash('sha1').update(storage.read(i * torrent.pieceLength, length)).digest()
-    if (!hash.equals(torrent.pieceHash(i))) {
+    if (!torrent.pieceMatches(i, storage.read(i * torrent.pieceLength, length))) {
       throw new Failure(`the data does not match the torrent: piece ${i} fails its SHA-1 check`)
     }
     onProgress({ bytes: i * torrent.pieceLength + length, total: torrent.length })
@@ -59,7 +56,7 @@ function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () 
       if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
       peerClient = client(peer)
       wire.handshake(torrent.infoHash, id)
-      if (extensions.extended) wire.extended(0, { m: {}, v: `peer-wire-native ${version}` })
+      if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
       wire.bitfield(bitfield)
       wire.setKeepAlive(true)
       onPeer({ type: 'handshake', address, client: peerClient })

@@ -1,0 +1,33 @@
+'use strict'
+
+// The command's usage text, and the checks on its arguments: a bad argument
+// is a usage error (exit code 2), its message followed by the usage text.
+
+const { Failure } = require('./failure')
+
+const USAGE = `usage:
+  peer-wire-native demo [--size MIB] [--piece-length KIB] [--seed N]
+      seed a generated payload on 127.0.0.1 and download it over TCP
+  peer-wire-native fetch <file.torrent> --peer HOST:PORT [--out DIR] [--timeout SECONDS]
+      download a torrent from one peer into DIR (default: the current folder)
+  peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check]
+      serve a torrent's data (the file or folder itself, or the folder holding it)
+      to every peer that connects (default: 127.0.0.1:6881)`
+
+function usage (message) {
+  return new Failure(`${message}\n${USAGE}`, 2)
+}
+
+function integer (value, name, min, max) {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > max) throw usage(`${name} must be an integer from ${min} to ${max}`)
+  return n
+}
+
+function hostPort (value) {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) || /^([^:]+):(\d+)$/.exec(value || '')
+  if (!m) throw usage(`--peer must be HOST:PORT, got ${JSON.stringify(value)}`)
+  return { host: m[1], port: integer(m[2], 'the peer port', 1, 65535) }
+}
+
+module.exports = { USAGE, usage, integer, hostPort }
