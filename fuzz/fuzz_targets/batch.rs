@@ -1,0 +1,152 @@
+//! The record/op format that crosses to JavaScript (`peer_wire_native::batch`),
+//! fed any bytes and any ops.
+//!
+//! Input layout: byte 0's low 3 bits pick the record capacity of each call
+//! (0 to 7 records, so that a chunk often needs several calls), bit 3 whether
+//! a valid handshake opens the stream; byte 1 is the count `n` of chunk
+//! sizes that follow (at most 16), then `n` chunk sizes; then, in one stream,
+//! the peer's bytes. The same input is also read as ops: words of 4 bytes,
+//! the last 64 bytes as inline payloads, into an output of a size the input
+//! picks.
+//!
+//! Checked, receiving: no panic; every record's offsets lie inside the
+//! chunk or the gathered bytes it points into; the position moves forward
+//! and stays in the chunk; a split piece and an error are the last record
+//! of a call, an error's violation can be taken once, and nothing is decoded
+//! after it; a call with room for records either makes one or uses the
+//! whole chunk. Encoding: no panic; `Ok(end)` lies inside the output; an
+//! error leaves the output untouched.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use peer_wire_native::batch::{
+    encode_ops, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
+    RECORD_HEADER, RECORD_STRIDE,
+};
+use peer_wire_native::protocol::{Handshake, DEFAULT_MAX_FRAME_LEN};
+
+fn word(out: &[u8], i: usize) -> u32 {
+    u32::from_ne_bytes(out[i * 4..i * 4 + 4].try_into().unwrap())
+}
+
+/// Receives one chunk, checking every call's records.
+/// `owed` is what a split piece's block still lacks, taken here as the
+/// JavaScript side takes it.
+fn receive_chunk(
+    rx: &mut Receiver,
+    chunk: &[u8],
+    capacity: usize,
+    owed: &mut usize,
+    failed: &mut bool,
+) {
+    let mut out = vec![0u8; (RECORD_HEADER + capacity * RECORD_STRIDE) * 4];
+    let mut from = 0usize;
+    for _ in 0..=chunk.len() + 1 {
+        let take = (*owed).min(chunk.len() - from);
+        from += take;
+        *owed -= take;
+        if *owed > 0 || from == chunk.len() {
+            return;
+        }
+        let gathered = rx.receive(chunk, from as u32, &mut out).unwrap();
+        let count = word(&out, 0) as usize;
+        let position = word(&out, 1) as usize;
+        assert!(count <= capacity);
+        assert!(position >= from && position <= chunk.len());
+        if *failed {
+            // Spent: the same error again, nothing else.
+            assert!(count <= 1);
+        }
+        for r in 0..count {
+            let at = RECORD_HEADER + r * RECORD_STRIDE;
+            let kind = word(&out, at);
+            let last = r + 1 == count;
+            if kind & FLAG_SPLIT != 0 {
+                assert!(last, "a split piece is the last record");
+                assert_eq!(word(&out, at + 4) as usize, position);
+                *owed = word(&out, at + 3) as usize;
+                continue;
+            }
+            if kind == KIND_ERROR {
+                assert!(last, "an error is the last record");
+                assert!(rx.take_error().is_some());
+                assert!(rx.take_error().is_none());
+                *failed = true;
+                continue;
+            }
+            let source_len = if kind & FLAG_BUFFERED != 0 {
+                gathered.as_ref().expect("buffered records come with bytes").len()
+            } else {
+                chunk.len()
+            };
+            let (c, d) = (word(&out, at + 3) as usize, word(&out, at + 4) as usize);
+            if kind & KIND_MASK == KIND_HANDSHAKE {
+                assert!(c + 20 <= source_len && d + 20 <= source_len);
+            } else {
+                assert!(c + d <= source_len, "payload inside its source");
+            }
+        }
+        if capacity > 0 && count == 0 {
+            assert_eq!(position, chunk.len(), "no record means the chunk is used up");
+            return;
+        }
+        from = position;
+    }
+    panic!("the receiver made no progress");
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 2 {
+        return;
+    }
+    let capacity = (data[0] & 7) as usize;
+    let handshake = data[0] & 8 != 0;
+    let n = (data[1] as usize).min(16);
+    let Some(sizes) = data.get(2..2 + n) else {
+        return;
+    };
+    let body = &data[2 + n..];
+    let mut stream = Vec::new();
+    if handshake {
+        Handshake::new([1; 20], [2; 20], true).encode(&mut stream);
+    }
+    stream.extend_from_slice(body);
+
+    let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+    let mut failed = false;
+    let mut owed = 0;
+    let mut rest = &stream[..];
+    let mut i = 0;
+    while !rest.is_empty() {
+        let size = if sizes.is_empty() {
+            rest.len()
+        } else {
+            (sizes[i % sizes.len()] as usize).min(rest.len())
+        };
+        i += 1;
+        let (chunk, after) = rest.split_at(size);
+        if capacity > 0 {
+            receive_chunk(&mut rx, chunk, capacity, &mut owed, &mut failed);
+        }
+        rest = after;
+        if i > 4096 {
+            break;
+        }
+    }
+
+    // The same bytes as ops.
+    let (words, payloads) = body.split_at(body.len().saturating_sub(64));
+    let ops: Vec<u32> = words
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+        .collect();
+    let count = (ops.len() / 4) as u32;
+    let size = data[1] as usize * 16;
+    let mut out = vec![0xa5u8; size];
+    let at = (data[0] >> 4) as u32;
+    match encode_ops(&mut out, at, &ops, count, payloads) {
+        Ok(end) => assert!(end as usize <= out.len() && end >= at),
+        Err(_) => assert!(out.iter().all(|&b| b == 0xa5), "nothing written on an error"),
+    }
+});
