@@ -15,9 +15,9 @@ const native = require('./lib/native.js')
 const Receiver = require('./lib/receiver.js')
 const Sender = require('./lib/sender.js')
 const bencode = require('./lib/bencode.js')
-const { Sockets, isSocket } = require('./lib/sockets.js')
+const { Sockets, isSocket, WATERMARK } = require('./lib/sockets.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
-const { Request, pull } = require('./lib/requests.js')
+const { Request, pull, remove } = require('./lib/requests.js')
 const { readLimits } = require('./lib/options.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 
@@ -52,7 +52,9 @@ function onfinish () {
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
   const limits = readLimits(opts)
-  Duplex.call(this)
+  // What the wire holds for a reader that is behind before it stops taking
+  // the peer's bytes (see _write).
+  Duplex.call(this, { readableHighWaterMark: WATERMARK })
 
   this.amChoking = true
   this.amInterested = false
@@ -80,6 +82,9 @@ function Wire (opts) {
   this._receiver = new Receiver(this, limits.maxFrameLength)
   this._sender = new Sender(this)
   this._sockets = null // the sockets this wire is piped to, see pipe
+  this._congested = false // the reader is behind: stop taking the peer's bytes, see _handle
+  this._held = null // the write callback held while congested
+  this._handling = false
   this._keepAlive = null
   this._finished = false
   this._closed = false
@@ -154,7 +159,7 @@ Wire.prototype.request = function (i, offset, length, callback) {
   checkUint('length', length)
   checkCallback(callback)
   if (!callback) callback = noop
-  if (this._finished) return callback === noop ? undefined : callback(new Error('wire is closed'))
+  if (this._finished || this._closed) return callback === noop ? undefined : callback(new Error('wire is closed'))
   if (this.peerChoking) return callback === noop ? undefined : callback(new Error('peer is choking'))
   this.requests.push(new Request(i, offset, length, callback))
   this._updateTimeout()
@@ -165,6 +170,7 @@ Wire.prototype.piece = function (i, offset, buffer) {
   checkUint('index', i)
   checkUint('offset', offset)
   checkBytes('block', buffer)
+  if (this._closed) return
   this.uploaded += buffer.length
   this.uploadSpeed(buffer.length)
   this.emit('upload', buffer.length)
@@ -194,7 +200,7 @@ Wire.prototype.port = function (port) {
 
 Wire.prototype.setKeepAlive = function (bool) {
   clearInterval(this._keepAlive)
-  if (bool === false) return
+  if (bool === false || this._closed || this._finished) return
   this._keepAlive = setInterval(this._sender.queue.bind(this._sender, KIND_KEEP_ALIVE, 0, 0, 0), 60000)
 }
 
@@ -211,11 +217,15 @@ Wire.prototype.setTimeout = function (ms, fn) {
 // call must not emit 'close' again.
 Wire.prototype.destroy = function () {
   this._receiver.stop()
+  this._sender.close() // what was called before goes out, nothing after
   if (!this._closed) {
     this._closed = true
     this.emit('close')
   }
   this.end()
+  // A write held for a reader that is behind is let go, or 'finish' (and
+  // the failing of pending requests) would wait for it forever.
+  if (this._held !== null && !this._handling) this._release()
 }
 
 // inbound: one handler per message, called by the Receiver in order
@@ -267,9 +277,11 @@ Wire.prototype._onrequest = function (i, offset, length) {
     return
   }
 
+  // Answers this request, by identity: a cancelled request, or one already
+  // answered, sends nothing, whatever else is pending for the same block.
   const self = this
   const respond = function (err, buffer) {
-    if (request !== pull(self.peerRequests, i, offset, length)) return
+    if (!remove(self.peerRequests, request)) return
     if (err) return
     self.piece(i, offset, buffer)
   }
@@ -285,9 +297,11 @@ Wire.prototype._oncancel = function (i, offset, length) {
 
 Wire.prototype._onpiece = function (i, offset, buffer) {
   this._callback(pull(this.requests, i, offset, buffer.length), null, buffer)
+  if (this._closed) return // by the callback: no event follows 'close'
   this.downloaded += buffer.length
   this.downloadSpeed(buffer.length)
   this.emit('download', buffer.length)
+  if (this._closed) return
   this.emit('piece', i, offset, buffer)
 }
 
@@ -334,6 +348,7 @@ Wire.prototype._updateTimeout = function () {
   if (this._ontimeout === null) {
     const self = this
     this._ontimeout = function () {
+      if (self._closed) return // the request fails as 'wire is closed'
       self._fail(self.requests.shift(), 'request has timed out')
       self.emit('timeout')
     }
@@ -343,31 +358,63 @@ Wire.prototype._updateTimeout = function () {
 
 // streams
 
+// Backpressure, end to end: while the reader is behind (a push found the
+// readable side full, or a socket we are piped to asked us to pause), the
+// wire stops handing on the peer's messages at the next message, and holds
+// the write callback; so `socket.pipe(wire)` pauses the socket, and the
+// peer's further bytes wait in the kernel. `_read` (the reader wants more)
+// takes up where the wire stopped.
 Wire.prototype._write = function (chunk, encoding, callback) {
-  const receiver = this._receiver
-  if (receiver.continues(chunk)) return callback()
+  if (this._receiver.continues(chunk)) return callback()
+  this._held = callback
+  this._handle(chunk)
+}
+
+// Hands on a chunk's messages (or, with null, what is left of the last
+// one's) to the handlers, with the sockets corked; releases the write once
+// the chunk is used up.
+Wire.prototype._handle = function (chunk) {
   const sockets = this._sockets
   if (sockets !== null) sockets.cork()
-  // The callback runs even when a listener throws, or the stream could
-  // never finish (and pending request callbacks never fail).
+  this._handling = true
+  let done = true
   try {
-    receiver.receive(chunk)
+    done = chunk === null ? this._receiver.resume() : this._receiver.receive(chunk)
   } catch (err) {
     // A listener threw. The rest of the chunk is already decoded and can no
     // longer be handed on in order, so the wire ends (pending callbacks get
     // 'wire is closed'); the exception goes on to the caller, as from any
-    // EventEmitter.
+    // EventEmitter. The write callback still runs, or the stream could
+    // never finish.
     this.destroy()
     throw err
   } finally {
+    this._handling = false
     if (sockets !== null && sockets.uncork()) Duplex.prototype.pause.call(this)
-    callback()
+    if (done) this._release()
   }
+}
+
+Wire.prototype._release = function () {
+  const callback = this._held
+  this._held = null
+  callback()
+}
+
+Wire.prototype.push = function (chunk) {
+  const ok = Duplex.prototype.push.call(this, chunk)
+  if (!ok) this._congested = true
+  return ok
 }
 
 // See lib/sockets.js: a pause while a batch is corked waits for its end.
 Wire.prototype.pause = function () {
-  if (this._sockets !== null && this._sockets.holdPause()) return this
+  const sockets = this._sockets
+  if (sockets !== null && sockets.holdPause()) {
+    if (sockets.full()) this._congested = true
+    return this
+  }
+  this._congested = true
   return Duplex.prototype.pause.call(this)
 }
 
@@ -384,7 +431,24 @@ Wire.prototype.pipe = function (dest, options) {
 // Node calls `_read` again only after the next push, and a caller reading
 // right after `have()` must get the message.
 Wire.prototype._read = function () {
+  this._congested = false
   this._sender.flush()
+  if (this._held !== null && !this._handling) this._handle(null)
+}
+
+// A reader that resumes (a pipe after its destination drained) wants more
+// too, though Node calls `_read` only when the last one pushed something.
+Wire.prototype.resume = function () {
+  Duplex.prototype.resume.call(this)
+  if (this._held !== null) process.nextTick(resumeHandling, this)
+  return this
+}
+
+function resumeHandling (wire) {
+  if (wire._held === null || wire._handling || !wire.readableFlowing) return
+  if (wire.readableLength >= wire.readableHighWaterMark) return
+  wire._congested = false
+  wire._handle(null)
 }
 
 Wire.prototype.read = function (n) {

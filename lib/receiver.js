@@ -34,7 +34,6 @@ const {
 } = native
 
 const CAPACITY = 256 // records per native call
-// Record offsets are 32-bit: a larger write is decoded in slices.
 const MAX_SLICE = 64 * 1024 * 1024
 
 // Record arrays are lent per call. Receiving can nest (a handler on one wire
@@ -79,6 +78,9 @@ class Receiver {
     this.blockOffset = 0
     this.block = null // allocated once the block needs more than one chunk
     this.blockFilled = 0
+    // Where handing on stopped for a congested wire (see receive).
+    this.suspended = null
+    this.rest = null // the slices of a large chunk still to decode
   }
 
   // No record is handed on after this, not even the rest of the chunk's.
@@ -96,35 +98,70 @@ class Receiver {
     return true
   }
 
+  // Hands on the chunk's messages. Returns whether the chunk is used up
+  // (or the receiver stopped); false when the wire became congested (see
+  // index.js), after a message: `resume` then takes up from the next one.
   receive (chunk) {
-    if (chunk.length <= MAX_SLICE) {
-      if (this.parsing) this.decode(chunk)
-      return
+    if (!this.parsing) return true
+    if (chunk.length > MAX_SLICE) {
+      this.rest = chunk
+      return this.nextSlice()
     }
-    for (let at = 0; at < chunk.length && this.parsing; at += MAX_SLICE) {
-      this.decode(chunk.subarray(at, at + MAX_SLICE))
-    }
+    return this.decode(chunk, 0, takeRecords(), 0, 0, null)
   }
 
-  decode (chunk) {
-    const records = takeRecords()
+  resume () {
+    const at = this.suspended
+    if (at === null) return true
+    this.suspended = null
+    if (!this.parsing) {
+      recordPool.push(at.records)
+      return true
+    }
+    return this.decode(at.chunk, at.from, at.records, at.next, at.count, at.gathered) && this.nextSlice()
+  }
+
+  // Record offsets are 32-bit: a larger chunk is decoded in slices.
+  nextSlice () {
+    while (this.rest !== null && this.parsing) {
+      const slice = this.rest.subarray(0, MAX_SLICE)
+      this.rest = this.rest.length > MAX_SLICE ? this.rest.subarray(MAX_SLICE) : null
+      if (!this.decode(slice, 0, takeRecords(), 0, 0, null)) return false
+    }
+    this.rest = null
+    return true
+  }
+
+  // Decodes chunk[from..] and hands on its records, from record `next` of
+  // `count` already decoded into `records`.
+  decode (chunk, from, records, next, count, gathered) {
+    const wire = this.wire
     const words = records.words
+    let suspended = false
     try {
-      let from = 0
-      while (from < chunk.length && this.parsing) {
+      for (;;) {
+        while (next < count && this.parsing) {
+          this.dispatch(words, HEADER + next * STRIDE, chunk, gathered)
+          next++
+          if (wire._congested && this.parsing) {
+            suspended = true
+            this.suspended = { chunk, from, records, next, count, gathered }
+            return false
+          }
+        }
+        if (from >= chunk.length || !this.parsing) return true
         if (this.blockLength >= 0) {
           from = this.fill(chunk, from)
+          count = next = 0
           continue
         }
-        const gathered = native.receiverReceive(this.native, chunk, from, records.bytes)
-        const count = words[0]
+        gathered = native.receiverReceive(this.native, chunk, from, records.bytes)
+        count = words[0]
         from = words[1]
-        for (let i = 0; i < count && this.parsing; i++) {
-          this.dispatch(words, HEADER + i * STRIDE, chunk, gathered)
-        }
+        next = 0
       }
     } finally {
-      recordPool.push(records)
+      if (!suspended) recordPool.push(records)
     }
   }
 

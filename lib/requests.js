@@ -3,6 +3,7 @@
 // Requests pending on either side of a wire: ours (with the callback that
 // gets the block) and the peer's (with the respond function we handed out).
 
+// Removes and returns the first request for this block, if any.
 function pull (requests, piece, offset, length) {
   for (let i = 0; i < requests.length; i++) {
     const req = requests[i]
@@ -14,6 +15,15 @@ function pull (requests, piece, offset, length) {
   return null
 }
 
+// Removes `request` itself; whether it was there.
+function remove (requests, request) {
+  const i = requests.indexOf(request)
+  if (i < 0) return false
+  if (i === 0) requests.shift()
+  else requests.splice(i, 1)
+  return true
+}
+
 function Request (piece, offset, length, callback) {
   this.piece = piece
   this.offset = offset
@@ -22,4 +32,4 @@ function Request (piece, offset, length, callback) {
   this.timeout = null
 }
 
-module.exports = { Request, pull }
+module.exports = { Request, pull, remove }

@@ -6,7 +6,12 @@
 // one send per read. While corked, a pipe's pause() (a socket's write()
 // returned false: its 16 KiB high-water mark is one block) waits for the
 // end of the batch, so that the batch goes out in one write; backpressure
-// then holds as usual, batch by batch.
+// then holds as usual, batch by batch, but for a batch that passes
+// WATERMARK bytes in a socket: the wire stops handing on the peer's
+// messages there (see index.js), as libtorrent stops reading requests past
+// its send_buffer_watermark (500 KiB).
+
+const WATERMARK = 512 * 1024
 
 const NONE = Object.freeze([])
 
@@ -55,6 +60,15 @@ class Sockets {
     this.pauseAfter = true
     return true
   }
+
+  // Whether a corked socket holds WATERMARK bytes or more.
+  full () {
+    const corked = this.corked
+    for (let i = 0; i < corked.length; i++) {
+      if (corked[i].writableLength >= WATERMARK) return true
+    }
+    return false
+  }
 }
 
-module.exports = { Sockets, isSocket }
+module.exports = { Sockets, isSocket, WATERMARK }
