@@ -30,7 +30,8 @@ function batch () {
 }
 
 function flood () {
-  while (!stopped && socket.write(batch()));
+  if (stopped) return
+  while (socket.write(batch()));
 }
 
 socket.on('connect', () => {
