@@ -58,13 +58,9 @@ pub const OP_WORDS: u32 = 4;
 #[napi]
 pub const OP_INLINE: u32 = 0x1000;
 
-// The core's default limits (protocol::Limits), for index.js's options.
+// The core's frame limit, for index.js's options.
 #[napi]
 pub const DEFAULT_MAX_FRAME_LENGTH: u32 = crate::protocol::DEFAULT_MAX_FRAME_LEN;
-#[napi]
-pub const DEFAULT_MAX_PEER_REQUESTS: u32 = crate::protocol::DEFAULT_MAX_PEER_REQUESTS as u32;
-#[napi]
-pub const DEFAULT_MAX_BLOCK_LENGTH: u32 = crate::protocol::DEFAULT_MAX_BLOCK_LEN;
 
 const HEADER: usize = RECORD_HEADER as usize;
 const STRIDE: usize = RECORD_STRIDE as usize;

@@ -4,5 +4,8 @@
 
 pub mod protocol;
 
+// napi-derive registers exports only outside `cfg(test)`, so a test build
+// sees the exported items as unused.
 #[cfg(feature = "napi")]
+#[cfg_attr(test, allow(dead_code))]
 mod binding;

@@ -14,8 +14,10 @@
 //! the buffer the application receives, without a native call per chunk.
 
 use super::error::DecodeError;
-use super::limits::DEFAULT_MAX_FRAME_LEN;
 use super::message::{Handshake, Message, MessageId, HANDSHAKE_LEN};
+
+/// Largest message body accepted by default: 1 MiB, libtorrent's bound.
+pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
@@ -143,12 +145,6 @@ impl Decoder {
         } else {
             self.partial.len()
         }
-    }
-
-    /// Bytes copied into the decoder's buffer so far.
-    #[cfg(test)]
-    pub(crate) fn copied(&self) -> usize {
-        self.copied
     }
 
     /// Takes the buffer behind the last frame returned, if that frame was
@@ -341,7 +337,7 @@ fn read_u32(bytes: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::Index;
@@ -352,12 +348,12 @@ pub(crate) mod tests {
 
     /// An owned copy of a frame, to compare decodes of differently cut inputs.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub(crate) enum Owned {
+    enum Owned {
         Handshake(Handshake),
         Message(Vec<u8>),
     }
 
-    pub(crate) fn owned(frame: &Frame<'_>) -> Owned {
+    fn owned(frame: &Frame<'_>) -> Owned {
         match frame.kind {
             FrameKind::Handshake(hs) => Owned::Handshake(hs),
             FrameKind::Message(m) => encoded(m),
@@ -398,7 +394,7 @@ pub(crate) mod tests {
 
     /// Checks what the decoder holds against its limit: never more than one
     /// frame's bytes, buffered or allocated.
-    pub(crate) fn assert_bounded(dec: &Decoder) {
+    fn assert_bounded(dec: &Decoder) {
         let bound = dec.max_frame_len() as usize + HANDSHAKE_LEN;
         assert!(
             dec.buffered_len() <= bound,
@@ -414,10 +410,7 @@ pub(crate) mod tests {
 
     /// Decodes `chunks` one after another, returning the frames or the error,
     /// and checks the decoder's bounds after every call.
-    pub(crate) fn decode_all(
-        dec: &mut Decoder,
-        chunks: &[&[u8]],
-    ) -> (Vec<Owned>, Option<DecodeError>) {
+    fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<DecodeError>) {
         let mut frames = Vec::new();
         // In split mode: the piece whose block this caller is taking.
         let mut owed: Option<Owed> = None;
@@ -475,7 +468,7 @@ pub(crate) mod tests {
     }
 
     /// A session with every kind of frame.
-    pub(crate) fn session() -> (Vec<u8>, Vec<Owned>) {
+    fn session() -> (Vec<u8>, Vec<Owned>) {
         let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
         let messages: [Message<&[u8]>; 13] = [
             Message::Bitfield(&[0xff, 0x0f, 0x80]),
@@ -788,7 +781,7 @@ pub(crate) mod tests {
 
     /// A piece of a byte stream: noise, a valid message, or a plausible
     /// length prefix followed by a body of any bytes and any length.
-    pub(crate) fn segment() -> impl Strategy<Value = Vec<u8>> {
+    fn segment() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             vec(any::<u8>(), 0..12),
             any_message(40).prop_map(|m| {
@@ -810,9 +803,7 @@ pub(crate) mod tests {
     }
 
     /// `segments` joined, most often after a valid handshake.
-    pub(crate) fn opened(
-        segments: impl Strategy<Value = Vec<Vec<u8>>>,
-    ) -> impl Strategy<Value = Vec<u8>> {
+    fn opened(segments: impl Strategy<Value = Vec<Vec<u8>>>) -> impl Strategy<Value = Vec<u8>> {
         (proptest::option::weighted(0.9, any_handshake()), segments).prop_map(|(hs, segments)| {
             let mut out = Vec::new();
             if let Some(hs) = hs {
@@ -824,12 +815,12 @@ pub(crate) mod tests {
     }
 
     /// The decoder's limit: the default, or small enough to be hit.
-    pub(crate) fn max_frame_len() -> impl Strategy<Value = u32> {
+    fn max_frame_len() -> impl Strategy<Value = u32> {
         prop_oneof![Just(DEFAULT_MAX_FRAME_LEN), 0u32..64]
     }
 
     /// `bytes` cut at the given points (sorted, repeats making empty inputs).
-    pub(crate) fn cut<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
+    fn cut<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
         let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
         at.sort_unstable();
         let mut chunks = Vec::new();

@@ -59,24 +59,3 @@ impl DecodeError {
         }
     }
 }
-
-/// Calls on a [`crate::protocol::Wire`] that its state does not allow.
-/// The texts are those peer-wire-protocol 0.7.1 passes to request callbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum UsageError {
-    #[error("wire is closed")]
-    Closed,
-    #[error("peer is choking")]
-    PeerChoking,
-}
-
-/// Why a pending request of ours ended without a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RequestError {
-    #[error("peer is choking")]
-    PeerChoking,
-    #[error("request was cancelled")]
-    Cancelled,
-    #[error("wire is closed")]
-    Closed,
-}

@@ -1,15 +1,11 @@
-//! The sans-IO core: bytes to typed messages to wire state, and back.
-//! No N-API, no sockets, no clock: the caller feeds bytes in, takes events
-//! and bytes out, and owns any timers.
+//! The sans-IO core: bytes to typed messages, and back.
+//! No N-API, no sockets, no clock: the caller feeds bytes in and takes
+//! frames out, and owns the session (state, requests, limits, timers).
 
 pub mod decoder;
 pub mod error;
-pub mod limits;
 pub mod message;
-pub mod wire;
 
-pub use decoder::{Decoder, Frame, FrameKind, Origin};
-pub use error::{BodyLen, DecodeError, RequestError, UsageError};
-pub use limits::{Limits, DEFAULT_MAX_BLOCK_LEN, DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_PEER_REQUESTS};
+pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+pub use error::{BodyLen, DecodeError};
 pub use message::{Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, PROTOCOL};
-pub use wire::{Event, Wire};
