@@ -14,7 +14,8 @@
 //! the buffer the application receives, without a native call per chunk.
 
 use super::error::DecodeError;
-use super::message::{Handshake, Message, MessageId, HANDSHAKE_LEN};
+use super::handshake::{Handshake, HANDSHAKE_LEN};
+use super::message::{piece_head, Message, MessageId};
 
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
@@ -33,7 +34,7 @@ enum ReadState {
 const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
 
 /// A piece message's id byte and its index and offset fields.
-const PIECE_HEAD_LEN: usize = 9;
+const PIECE_HEAD_LEN: usize = MessageId::Piece.fixed_len();
 
 /// Where a frame's bytes lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +257,7 @@ impl Decoder {
                 }
                 ReadState::PieceHead(len) => {
                     let head = self.unit(input, origin, need);
-                    let (piece, offset) = (read_u32(&head[1..]), read_u32(&head[5..]));
+                    let (piece, offset) = piece_head(head);
                     self.state = ReadState::Length;
                     self.partial.clear();
                     return Ok(Some(Frame {

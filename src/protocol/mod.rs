@@ -4,8 +4,13 @@
 
 pub mod decoder;
 pub mod error;
+pub mod handshake;
 pub mod message;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError};
-pub use message::{Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, PROTOCOL};
+pub use handshake::{
+    Extensions, Handshake, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET, PEER_ID_OFFSET, PROTOCOL,
+    RESERVED_OFFSET,
+};
+pub use message::{Message, MessageId, Request, MAX_HEADER_LEN};

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::*;
-use crate::protocol::message::tests::{any_handshake, any_message};
+use crate::protocol::handshake::tests::any_handshake;
+use crate::protocol::message::tests::any_message;
 use crate::protocol::message::Request;
 
 /// An owned copy of a frame, to compare decodes of differently cut inputs.

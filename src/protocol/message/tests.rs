@@ -1,20 +1,10 @@
-//! Tests of the messages and the handshake: round trips, the bytes the
-//! reference writes, the length rule per id; strategies the decoder's
-//! tests share.
+//! Tests of the messages: round trips, the bytes the reference writes, the
+//! length rule per id; strategies the decoder's tests share.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
-
-/// Any handshake: arbitrary reserved bytes, info hash and peer id.
-pub(crate) fn any_handshake() -> impl Strategy<Value = Handshake> {
-    any::<([u8; 8], [u8; 20], [u8; 20])>().prop_map(|(reserved, info_hash, peer_id)| Handshake {
-        reserved,
-        info_hash,
-        peer_id,
-    })
-}
 
 pub(crate) fn any_request() -> impl Strategy<Value = Request> {
     any::<(u32, u32, u32)>().prop_map(|(piece, offset, length)| Request::new(piece, offset, length))
@@ -66,15 +56,6 @@ proptest! {
         let back = Message::decode(&out[4..]).unwrap();
         prop_assert_eq!(&out[out.len() - back.payload().len()..], back.payload());
         prop_assert_eq!(back.map(<[u8]>::to_vec), m);
-    }
-
-    #[test]
-    fn any_handshake_round_trips(hs in any_handshake()) {
-        let mut out = Vec::new();
-        hs.encode(&mut out);
-        prop_assert_eq!(out.len(), HANDSHAKE_LEN);
-        let back = Handshake::decode(out.as_slice().try_into().unwrap());
-        prop_assert_eq!(back, Ok(hs));
     }
 
     #[test]
@@ -190,36 +171,27 @@ fn wrong_lengths_are_rejected_per_id() {
 }
 
 #[test]
-fn handshake_round_trips_and_reads_flags() {
-    let hs = Handshake::new([1; 20], [2; 20], true);
-    let mut out = Vec::new();
-    hs.encode(&mut out);
-    assert_eq!(out.len(), HANDSHAKE_LEN);
-    assert_eq!(out[0], 19);
-    assert_eq!(&out[1..20], PROTOCOL);
-    assert_eq!(&out[20..28], &[0, 0, 0, 0, 0, 0x10, 0, 1]);
-    let back = Handshake::decode(out.as_slice().try_into().unwrap()).unwrap();
-    assert_eq!(back, hs);
-    assert_eq!(
-        back.extensions(),
-        Extensions {
-            dht: true,
-            extended: true
-        }
-    );
-    assert!(!Handshake::new([0; 20], [0; 20], false).extensions().dht);
-}
-
-#[test]
-fn handshake_prefix_is_checked_early() {
-    assert_eq!(
-        Handshake::check_prefix(&[18]),
-        Err(DecodeError::ProtocolLength(18))
-    );
-    assert_eq!(
-        Handshake::check_prefix(b"\x13BitTorrent pr0"),
-        Err(DecodeError::ProtocolName)
-    );
-    assert_eq!(Handshake::check_prefix(b"\x13BitTorrent pro"), Ok(()));
-    assert_eq!(Handshake::check_prefix(&[]), Ok(()));
+fn every_id_is_listed_once_with_bep_3s_length() {
+    use BodyLen::{AtLeast, Exactly};
+    let rules = [
+        (0, Exactly(1)),
+        (1, Exactly(1)),
+        (2, Exactly(1)),
+        (3, Exactly(1)),
+        (4, Exactly(5)),
+        (5, AtLeast(1)),
+        (6, Exactly(13)),
+        (7, AtLeast(9)),
+        (8, Exactly(13)),
+        (9, Exactly(3)),
+        (20, AtLeast(2)),
+    ];
+    assert_eq!(MessageId::ALL.map(|id| (id as u8, id.body_len())), rules);
+    for byte in 0..=u8::MAX {
+        let listed = MessageId::ALL.into_iter().find(|&id| id as u8 == byte);
+        assert_eq!(MessageId::from_u8(byte), listed);
+    }
+    let longest = MessageId::ALL.map(|id| LENGTH_PREFIX_LEN + id.fixed_len());
+    assert_eq!(longest.into_iter().max(), Some(MAX_HEADER_LEN));
+    assert_eq!(MAX_HEADER_LEN, 17);
 }
