@@ -1,10 +1,13 @@
 //! Framing: turns a byte stream cut anywhere into handshake and message frames.
 //!
-//! The decoder reads in three states (the handshake, a length prefix, a body
-//! of known length). A frame that lies wholly inside the input is returned
-//! borrowing the input; only a frame that straddles inputs is gathered in the
-//! decoder's own buffer, whose size is bounded by the maximum frame length,
-//! checked from the length prefix before any body byte is kept.
+//! The decoder reads in one of four states (`ReadState`: the handshake, a
+//! length prefix, a body of known length, a piece's head), each read by one
+//! small method that takes what it needs and says what it made of the input
+//! (`Step`); [`Decoder::decode`] only dispatches. A frame that lies wholly
+//! inside the input is returned borrowing the input; only a frame that
+//! straddles inputs is gathered in the decoder's own buffer, whose size is
+//! bounded by the maximum frame length, checked from the length prefix
+//! before any body byte is kept.
 //!
 //! With [`Decoder::set_split_pieces`], a piece message that does not lie
 //! wholly inside the input is not gathered: the decoder reads its 13-byte
@@ -15,26 +18,54 @@
 
 use super::error::DecodeError;
 use super::handshake::{Handshake, HANDSHAKE_LEN};
-use super::message::{piece_head, Message, MessageId};
+use super::message::{piece_head, Message, MessageId, LENGTH_PREFIX_LEN};
 
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadState {
-    Handshake,
-    Length,
-    Body(u32),
-    /// A piece message's id and fixed fields, in split mode: the body is this long.
-    PieceHead(u32),
-}
-
-/// Most a unit (a frame, or the handshake) makes the decoder allocate ahead
+/// Most a unit (a frame, or the handshake) makes a decoder allocate ahead
 /// of its bytes: the default maximum frame length.
-const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
+pub(crate) const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
 
 /// A piece message's id byte and its index and offset fields.
 const PIECE_HEAD_LEN: usize = MessageId::Piece.fixed_len();
+
+/// The body length a length prefix announces, checked against the maximum
+/// frame length before any body byte is kept. 0 is a keep-alive.
+pub(crate) fn frame_len(prefix: [u8; LENGTH_PREFIX_LEN], max: u32) -> Result<u32, DecodeError> {
+    let length = u32::from_be_bytes(prefix);
+    if length > max {
+        return Err(DecodeError::FrameTooLarge { length, max });
+    }
+    Ok(length)
+}
+
+/// What the decoder reads next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    /// The 68-byte handshake.
+    Handshake,
+    /// A 4-byte length prefix.
+    Length,
+    /// A message body of this many bytes.
+    Body(u32),
+    /// In split mode, a piece message's id and fixed fields: the body is
+    /// this long.
+    PieceHead(u32),
+}
+
+/// What reading in one state made of the input.
+enum Step {
+    /// Every byte of the input is used; more are needed.
+    NeedMore,
+    /// The state moved on: read on.
+    Continue,
+    /// A frame that borrows nothing (a handshake, a keep-alive, a piece's
+    /// head).
+    Frame(FrameKind<&'static [u8]>, Origin),
+    /// A message body of this many bytes, validated.
+    Body(Origin, usize),
+}
 
 /// Where a frame's bytes lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,10 +132,6 @@ pub struct Decoder {
     failed: Option<DecodeError>,
     max_frame_len: u32,
     split_pieces: bool,
-    /// Bytes written into `partial` (moves by reallocation included), for
-    /// the tests that show gathering is linear.
-    #[cfg(test)]
-    copied: usize,
 }
 
 impl Default for Decoder {
@@ -124,8 +151,6 @@ impl Decoder {
             failed: None,
             max_frame_len,
             split_pieces: false,
-            #[cfg(test)]
-            copied: 0,
         }
     }
 
@@ -176,120 +201,119 @@ impl Decoder {
             self.partial_returned = false;
         }
         loop {
-            let available = input.len() - *pos;
-            if let ReadState::Body(len) = self.state {
-                if self.split_pieces
-                    && len as usize >= PIECE_HEAD_LEN
-                    && (available < len as usize || !self.partial.is_empty())
-                {
-                    match self.partial.first().or(input.get(*pos)) {
-                        Some(&id) if id == MessageId::Piece as u8 => {
-                            self.state = ReadState::PieceHead(len);
-                        }
-                        Some(_) => {}
-                        None => return Ok(None),
-                    }
-                }
-            }
-            let need = match self.state {
-                ReadState::Handshake => HANDSHAKE_LEN,
-                ReadState::Length => 4,
-                ReadState::Body(len) => len as usize,
-                ReadState::PieceHead(_) => PIECE_HEAD_LEN,
+            let step = match self.state {
+                ReadState::Handshake => self.read_handshake(input, pos),
+                ReadState::Length => self.read_length(input, pos),
+                ReadState::Body(len) => self.read_body(len, input, pos),
+                ReadState::PieceHead(len) => self.read_piece_head(len, input, pos),
             };
-            let origin = if self.partial.is_empty() && available >= need {
-                let start = *pos;
-                *pos += need;
-                Origin::Input(start)
-            } else {
-                let take = (need - self.partial.len()).min(available);
-                self.make_room(need, take);
-                #[cfg(test)]
-                {
-                    self.copied += take;
+            let (kind, origin) = match step {
+                Err(err) => return Err(self.fail(err)),
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Continue) => continue,
+                Ok(Step::Frame(kind, origin)) => (kind, origin),
+                Ok(Step::Body(origin, len)) => {
+                    let body = self.unit(input, origin, len);
+                    let message = Message::decode(body).expect("validated by read_body");
+                    (FrameKind::Message(message), origin)
                 }
-                self.partial.extend_from_slice(&input[*pos..*pos + take]);
-                *pos += take;
-                if self.state == ReadState::Handshake {
-                    if let Err(err) = Handshake::check_prefix(&self.partial) {
-                        return Err(self.fail(err));
-                    }
-                }
-                if self.partial.len() < need {
-                    return Ok(None);
-                }
-                Origin::Buffered
             };
-            match self.state {
-                ReadState::Length => {
-                    let len = match origin {
-                        Origin::Input(at) => read_u32(&input[at..]),
-                        Origin::Buffered => {
-                            let len = read_u32(&self.partial);
-                            self.partial.clear();
-                            len
-                        }
-                    };
-                    if len == 0 {
-                        return Ok(Some(Frame {
-                            kind: FrameKind::Message(Message::KeepAlive),
-                            origin,
-                        }));
-                    }
-                    if len > self.max_frame_len {
-                        let max = self.max_frame_len;
-                        return Err(self.fail(DecodeError::FrameTooLarge { length: len, max }));
-                    }
-                    self.state = ReadState::Body(len);
-                }
-                ReadState::Handshake => {
-                    let bytes = self.unit(input, origin, need);
-                    let hs = Handshake::decode(bytes.try_into().expect("68 bytes"));
-                    let hs = match hs {
-                        Ok(hs) => hs,
-                        Err(err) => return Err(self.fail(err)),
-                    };
-                    self.finish_unit(origin);
-                    return Ok(Some(Frame {
-                        kind: FrameKind::Handshake(hs),
-                        origin,
-                    }));
-                }
-                ReadState::PieceHead(len) => {
-                    let head = self.unit(input, origin, need);
-                    let (piece, offset) = piece_head(head);
-                    self.state = ReadState::Length;
-                    self.partial.clear();
-                    return Ok(Some(Frame {
-                        kind: FrameKind::PieceStart {
-                            piece,
-                            offset,
-                            block_len: len - PIECE_HEAD_LEN as u32,
-                        },
-                        origin,
-                    }));
-                }
-                ReadState::Body(_) => {
-                    // Validated first, so that the error path needs no
-                    // borrow of the body returned on the success path.
-                    if let Err(err) = Message::validate(self.unit(input, origin, need)) {
-                        return Err(self.fail(err));
-                    }
-                    self.finish_unit(origin);
-                    let body = match origin {
-                        Origin::Input(at) => &input[at..at + need],
-                        Origin::Buffered => &self.partial[..],
-                    };
-                    let message = Message::decode(body).expect("validated above");
-                    return Ok(Some(Frame {
-                        kind: FrameKind::Message(message),
-                        origin,
-                    }));
-                }
-            }
+            return Ok(Some(Frame { kind, origin }));
         }
     }
 
+    fn read_handshake(&mut self, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(HANDSHAKE_LEN, input, pos) else {
+            // Rejected on its first wrong byte, not once 68 have arrived.
+            Handshake::check_prefix(&self.partial)?;
+            return Ok(Step::NeedMore);
+        };
+        let bytes = self.unit(input, origin, HANDSHAKE_LEN);
+        let hs = Handshake::decode(bytes.try_into().expect("a whole handshake"))?;
+        self.finish_unit(origin);
+        Ok(Step::Frame(FrameKind::Handshake(hs), origin))
+    }
+
+    fn read_length(&mut self, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(LENGTH_PREFIX_LEN, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        let prefix = self.unit(input, origin, LENGTH_PREFIX_LEN);
+        let len = frame_len(
+            prefix.try_into().expect("a whole prefix"),
+            self.max_frame_len,
+        )?;
+        self.partial.clear();
+        if len == 0 {
+            return Ok(Step::Frame(FrameKind::Message(Message::KeepAlive), origin));
+        }
+        self.state = ReadState::Body(len);
+        Ok(Step::Continue)
+    }
+
+    fn read_body(&mut self, len: u32, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let need = len as usize;
+        if self.split_pieces
+            && need >= PIECE_HEAD_LEN
+            && (input.len() - *pos < need || !self.partial.is_empty())
+        {
+            // A body that straddles inputs: if a piece, split its block off.
+            match self.partial.first().or(input.get(*pos)) {
+                Some(&id) if id == MessageId::Piece as u8 => {
+                    self.state = ReadState::PieceHead(len);
+                    return Ok(Step::Continue);
+                }
+                Some(_) => {}
+                None => return Ok(Step::NeedMore),
+            }
+        }
+        let Some(origin) = self.gather(need, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        Message::validate(self.unit(input, origin, need))?;
+        self.finish_unit(origin);
+        Ok(Step::Body(origin, need))
+    }
+
+    fn read_piece_head(
+        &mut self,
+        len: u32,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(PIECE_HEAD_LEN, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        let (piece, offset) = piece_head(self.unit(input, origin, PIECE_HEAD_LEN));
+        self.state = ReadState::Length;
+        self.partial.clear();
+        let block_len = len - PIECE_HEAD_LEN as u32;
+        let start = FrameKind::PieceStart {
+            piece,
+            offset,
+            block_len,
+        };
+        Ok(Step::Frame(start, origin))
+    }
+
+    /// Takes a unit of `need` bytes from `input[*pos..]`: where it lies, or
+    /// `None` when the input ran out first. Borrowed from the input when it
+    /// lies there whole; else gathered in `partial` across inputs.
+    fn gather(&mut self, need: usize, input: &[u8], pos: &mut usize) -> Option<Origin> {
+        let available = input.len() - *pos;
+        if self.partial.is_empty() && available >= need {
+            let start = *pos;
+            *pos += need;
+            return Some(Origin::Input(start));
+        }
+        let take = (need - self.partial.len()).min(available);
+        self.make_room(need, take);
+        self.partial.extend_from_slice(&input[*pos..*pos + take]);
+        *pos += take;
+        (self.partial.len() == need).then_some(Origin::Buffered)
+    }
+
+    /// The bytes of a unit `gather` found at `origin`.
     fn unit<'s>(&'s self, input: &'s [u8], origin: Origin, need: usize) -> &'s [u8] {
         match origin {
             Origin::Input(at) => &input[at..at + need],
@@ -297,6 +321,8 @@ impl Decoder {
         }
     }
 
+    /// After a frame returned whole: back to reading a length prefix, and
+    /// `partial` kept for [`Decoder::take_buffered`] if it held the frame.
     fn finish_unit(&mut self, origin: Origin) {
         self.state = ReadState::Length;
         self.partial_returned = origin == Origin::Buffered;
@@ -319,11 +345,13 @@ impl Decoder {
         if want <= capacity {
             return;
         }
-        #[cfg(test)]
-        {
-            self.copied += len;
+        if len == 0 {
+            // Nothing to keep: a fresh buffer, not a reallocation that
+            // would move the stale bytes of an earlier unit.
+            self.partial = Vec::with_capacity(want);
+        } else {
+            self.partial.reserve_exact(want - len);
         }
-        self.partial.reserve_exact(want - len);
     }
 
     fn fail(&mut self, err: DecodeError) -> DecodeError {
@@ -331,10 +359,6 @@ impl Decoder {
         self.partial = Vec::new();
         err
     }
-}
-
-fn read_u32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Tests of the decoder: whole sessions cut at every point, the bounds on
 //! what it holds and copies, and properties over any bytes cut anywhere.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -9,6 +12,70 @@ use super::*;
 use crate::protocol::handshake::tests::any_handshake;
 use crate::protocol::message::tests::any_message;
 use crate::protocol::message::Request;
+
+// ---- copies ----------------------------------------------------------------
+//
+// The decoder copies a byte when it gathers it from an input into its
+// buffer, and again whenever growing the buffer moves it. Gathering takes
+// each input byte at most once (`gather` copies from `input[*pos..]` and
+// moves `*pos` past what it copied), so a decode's copies are at most its
+// input's length plus the bytes its reallocations move, which this
+// allocator counts, on the decoding thread, inside `decode` only.
+
+/// The system allocator, counting the bytes `realloc` is handed to move
+/// while this thread runs [`decode`].
+struct CountMoves;
+
+thread_local! {
+    static DECODING: Cell<bool> = const { Cell::new(false) };
+    static MOVED: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed on to `System` unchanged; the counting
+// touches only const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for CountMoves {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if DECODING.try_with(Cell::get).unwrap_or(false) {
+            let _ = MOVED.try_with(|moved| moved.set(moved.get() + layout.size().min(new_size)));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountMoves = CountMoves;
+
+/// `dec.decode(input, pos)`, with the bytes it moves counted in [`moved`].
+fn decode<'a>(
+    dec: &'a mut Decoder,
+    input: &'a [u8],
+    pos: &mut usize,
+) -> Result<Option<Frame<'a>>, DecodeError> {
+    DECODING.set(true);
+    let result = dec.decode(input, pos);
+    DECODING.set(false);
+    result
+}
+
+/// Bytes the decoders' reallocations moved on this thread, over every
+/// [`decode`] so far.
+fn moved() -> usize {
+    MOVED.get()
+}
+
+/// The most bytes a decode of `input_len` bytes that moved `moved` bytes
+/// can have copied.
+fn copies(input_len: usize, moved: usize) -> usize {
+    input_len + moved
+}
 
 /// An owned copy of a frame, to compare decodes of differently cut inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +157,7 @@ fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<Decode
                     None => break,
                 }
             }
-            let result = dec.decode(chunk, &mut pos);
+            let result = decode(dec, chunk, &mut pos);
             assert!(pos <= chunk.len());
             match result {
                 Ok(Some(frame)) => {
@@ -386,15 +453,20 @@ fn a_large_frame_trickled_in_is_copied_once() {
     let bytes = one_piece(block_len);
     let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
     let mut dec = Decoder::new(max);
+    let before = moved();
     let (frames, err) = decode_all(&mut dec, &chunks);
+    let moved = moved() - before;
+    let copied = copies(bytes.len(), moved);
     assert_eq!(err, None);
     assert_eq!(frames.len(), 2);
+    // The moves are counted: the buffer grew from 1 MiB to 2, 4 and 5.
+    assert!(moved >= 7 << 20, "{moved} moved");
     assert_eq!(frames[1], Owned::Message(bytes[HANDSHAKE_LEN..].to_vec()));
-    // Every byte but those of the frames' first chunk was gathered. Past
-    // 1 MiB the buffer grows with what arrives, by doubling: the moves
+    // The piece was gathered in the decoder's buffer, not borrowed.
+    assert!(dec.partial.capacity() >= block_len + 9);
+    // Past 1 MiB the buffer grows with what arrives, by doubling: the moves
     // add at most twice the frame's length (1 + 2 + 4 MiB here).
-    assert!(dec.copied >= block_len, "{} copied", dec.copied);
-    assert!(dec.copied <= 3 * bytes.len(), "{} copied", dec.copied);
+    assert!(copied <= 3 * bytes.len(), "{copied} copied");
 }
 
 #[test]
@@ -402,10 +474,12 @@ fn a_frame_within_the_default_limit_is_never_moved() {
     let bytes = one_piece((1 << 20) - 9);
     let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
     let mut dec = Decoder::default();
+    let before = moved();
     let (frames, err) = decode_all(&mut dec, &chunks);
+    let copied = copies(bytes.len(), moved() - before);
     assert_eq!((frames.len(), err), (2, None));
     // reserved whole at once: each byte copied once, none moved
-    assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
+    assert!(copied <= bytes.len(), "{copied} copied");
 }
 
 #[test]
@@ -427,17 +501,19 @@ fn a_million_keep_alives_in_small_inputs_are_copied_once() {
     bytes.resize(HANDSHAKE_LEN + 4 * COUNT, 0);
     let mut dec = Decoder::default();
     let mut frames = 0;
+    let before = moved();
     // 3-byte inputs: every length prefix straddles two of them.
     for chunk in bytes.chunks(3) {
         let mut pos = 0;
-        while dec.decode(chunk, &mut pos).unwrap().is_some() {
+        while decode(&mut dec, chunk, &mut pos).unwrap().is_some() {
             assert!(dec.buffered_len() <= 4 || frames == 0);
             frames += 1;
         }
         assert!(dec.buffered_len() < HANDSHAKE_LEN);
     }
     assert_eq!(frames, COUNT + 1);
-    assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
+    let copied = copies(bytes.len(), moved() - before);
+    assert!(copied <= bytes.len(), "{copied} copied");
     assert_bounded(&dec);
 }
 
@@ -507,13 +583,15 @@ proptest! {
     ) {
         let whole = decode_all(&mut Decoder::new(max), &[&bytes]);
         let mut dec = Decoder::new(max);
+        let before = moved();
         let chunked = decode_all(&mut dec, &cut(&bytes, &cuts));
+        let copied = copies(bytes.len(), moved() - before);
         prop_assert_eq!(&chunked, &whole);
         let mut split = Decoder::new(max);
         split.set_split_pieces(true);
         prop_assert_eq!(&decode_all(&mut split, &cut(&bytes, &cuts)), &whole);
         prop_assert!(split.buffered_len() <= HANDSHAKE_LEN.max(max as usize));
-        prop_assert!(dec.copied <= bytes.len());
+        prop_assert!(copied <= bytes.len());
         if let Some(err) = whole.1 {
             // Spent: the same error for any later input, nothing held.
             prop_assert_eq!(dec.decode(&after, &mut 0), Err(err.clone()));
