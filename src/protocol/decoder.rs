@@ -81,7 +81,9 @@ pub enum Origin {
 /// [`Message`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind<P> {
+    /// The handshake that opens the stream.
     Handshake(Handshake),
+    /// A message after the handshake.
     Message(Message<P>),
     /// Split mode only ([`Decoder::set_split_pieces`]): the head of a piece
     /// message whose block does not lie wholly inside the input. The block's
@@ -89,36 +91,22 @@ pub enum FrameKind<P> {
     /// `decode` returned on: the caller takes them and passes the input that
     /// follows them to the next `decode`.
     PieceStart {
+        /// The piece's index.
         piece: u32,
+        /// The block's offset inside the piece.
         offset: u32,
+        /// The block's length: the bytes the caller takes.
         block_len: u32,
     },
-}
-
-impl<P> FrameKind<P> {
-    /// The same frame with the message payload (if any) mapped by `f`.
-    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> FrameKind<Q> {
-        match self {
-            FrameKind::Handshake(hs) => FrameKind::Handshake(hs),
-            FrameKind::Message(m) => FrameKind::Message(m.map(f)),
-            FrameKind::PieceStart {
-                piece,
-                offset,
-                block_len,
-            } => FrameKind::PieceStart {
-                piece,
-                offset,
-                block_len,
-            },
-        }
-    }
 }
 
 /// One decoded frame and where its bytes (the handshake, or the message body
 /// after the length prefix) lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
+    /// What was decoded; a payload borrows the input or the decoder's buffer.
     pub kind: FrameKind<&'a [u8]>,
+    /// Where the frame's bytes lie.
     pub origin: Origin,
 }
 
@@ -154,6 +142,7 @@ impl Decoder {
         }
     }
 
+    /// The longest message body this decoder accepts.
     pub fn max_frame_len(&self) -> u32 {
         self.max_frame_len
     }

@@ -151,28 +151,47 @@ impl Request {
 /// range) without restating the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message<P> {
+    /// A length prefix of 0, no body.
     KeepAlive,
+    /// The sender will not answer requests.
     Choke,
+    /// The sender will answer requests.
     Unchoke,
+    /// The sender wants blocks.
     Interested,
+    /// The sender wants no blocks.
     NotInterested,
+    /// The sender has the piece of this index.
     Have(u32),
+    /// The pieces the sender has, one bit each, high bit first.
     Bitfield(P),
+    /// A block asked for.
     Request(Request),
+    /// A block sent.
     Piece {
+        /// The piece's index.
         piece: u32,
+        /// The block's offset inside the piece.
         offset: u32,
+        /// The block's bytes.
         block: P,
     },
+    /// A request withdrawn.
     Cancel(Request),
+    /// The sender's DHT port (BEP 5).
     Port(u16),
+    /// A BEP 10 extension message.
     Extended {
+        /// The extension's id (0: the extended handshake).
         id: u8,
+        /// The extension's bytes (bencoded, for most).
         payload: P,
     },
-    /// An id this crate does not know; `payload` is the body after the id.
+    /// An id this crate does not know, kept as data.
     Unknown {
+        /// The id byte.
         id: u8,
+        /// The body after the id byte.
         payload: P,
     },
 }

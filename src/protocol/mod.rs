@@ -1,11 +1,19 @@
 //! The sans-IO core: bytes to typed messages, and back.
+//!
 //! No N-API, no sockets, no clock: the caller feeds bytes in and takes
-//! frames out, and owns the session (state, requests, limits, timers).
+//! frames out, and owns the session (choke and interest state, requests,
+//! limits on the peer's requests, timers).
+//!
+//! - [`Decoder`]: an incremental decoder for a stream cut anywhere, that
+//!   borrows what it can ([`Frame`], [`Origin`]) and holds at most one frame.
+//! - [`Handshake`] and [`Message`]: one type per structured message, each
+//!   with `decode` and `encode`.
+//! - [`DecodeError`]: what a peer can get wrong, each with a stable code.
 
-pub mod decoder;
-pub mod error;
-pub mod handshake;
-pub mod message;
+mod decoder;
+mod error;
+mod handshake;
+mod message;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError};
