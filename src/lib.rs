@@ -15,6 +15,11 @@
 
 pub mod protocol;
 
+#[cfg(feature = "tokio")]
+mod codec;
+#[cfg(feature = "tokio")]
+pub use codec::{CodecError, PeerCodec, PeerFrame};
+
 // napi-derive registers exports only outside `cfg(test)`, so a test build
 // sees the exported items as unused.
 #[cfg(feature = "napi")]

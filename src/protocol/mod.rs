@@ -22,3 +22,9 @@ pub use handshake::{
     RESERVED_OFFSET,
 };
 pub use message::{Message, MessageId, Request, MAX_HEADER_LEN};
+
+// The rules the tokio codec shares with the decoder.
+#[cfg(feature = "tokio")]
+pub(crate) use decoder::{frame_len, RESERVE_AHEAD};
+#[cfg(feature = "tokio")]
+pub(crate) use message::LENGTH_PREFIX_LEN;
