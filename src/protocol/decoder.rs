@@ -1,10 +1,13 @@
 //! Framing: turns a byte stream cut anywhere into handshake and message frames.
 //!
-//! The decoder reads in three states (the handshake, a length prefix, a body
-//! of known length). A frame that lies wholly inside the input is returned
-//! borrowing the input; only a frame that straddles inputs is gathered in the
-//! decoder's own buffer, whose size is bounded by the maximum frame length,
-//! checked from the length prefix before any body byte is kept.
+//! The decoder reads in one of four states (`ReadState`: the handshake, a
+//! length prefix, a body of known length, a piece's head), each read by one
+//! small method that takes what it needs and says what it made of the input
+//! (`Step`); [`Decoder::decode`] only dispatches. A frame that lies wholly
+//! inside the input is returned borrowing the input; only a frame that
+//! straddles inputs is gathered in the decoder's own buffer, whose size is
+//! bounded by the maximum frame length, checked from the length prefix
+//! before any body byte is kept.
 //!
 //! With [`Decoder::set_split_pieces`], a piece message that does not lie
 //! wholly inside the input is not gathered: the decoder reads its 13-byte
@@ -14,24 +17,55 @@
 //! the buffer the application receives, without a native call per chunk.
 
 use super::error::DecodeError;
-use super::limits::DEFAULT_MAX_FRAME_LEN;
-use super::message::{Handshake, Message, MessageId, HANDSHAKE_LEN};
+use super::handshake::{Handshake, HANDSHAKE_LEN};
+use super::message::{piece_head, Message, MessageId, LENGTH_PREFIX_LEN};
 
+/// Largest message body accepted by default: 1 MiB, libtorrent's bound.
+pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
+
+/// Most a unit (a frame, or the handshake) makes a decoder allocate ahead
+/// of its bytes: the default maximum frame length.
+pub(crate) const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
+
+/// A piece message's id byte and its index and offset fields.
+const PIECE_HEAD_LEN: usize = MessageId::Piece.fixed_len();
+
+/// The body length a length prefix announces, checked against the maximum
+/// frame length before any body byte is kept. 0 is a keep-alive.
+pub(crate) fn frame_len(prefix: [u8; LENGTH_PREFIX_LEN], max: u32) -> Result<u32, DecodeError> {
+    let length = u32::from_be_bytes(prefix);
+    if length > max {
+        return Err(DecodeError::FrameTooLarge { length, max });
+    }
+    Ok(length)
+}
+
+/// What the decoder reads next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
+    /// The 68-byte handshake.
     Handshake,
+    /// A 4-byte length prefix.
     Length,
+    /// A message body of this many bytes.
     Body(u32),
-    /// A piece message's id and fixed fields, in split mode: the body is this long.
+    /// In split mode, a piece message's id and fixed fields: the body is
+    /// this long.
     PieceHead(u32),
 }
 
-/// Most a unit (a frame, or the handshake) makes the decoder allocate ahead
-/// of its bytes: the default maximum frame length.
-const RESERVE_AHEAD: usize = DEFAULT_MAX_FRAME_LEN as usize;
-
-/// A piece message's id byte and its index and offset fields.
-const PIECE_HEAD_LEN: usize = 9;
+/// What reading in one state made of the input.
+enum Step {
+    /// Every byte of the input is used; more are needed.
+    NeedMore,
+    /// The state moved on: read on.
+    Continue,
+    /// A frame that borrows nothing (a handshake, a keep-alive, a piece's
+    /// head).
+    Frame(FrameKind<&'static [u8]>, Origin),
+    /// A message body of this many bytes, validated.
+    Body(Origin, usize),
+}
 
 /// Where a frame's bytes lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +81,9 @@ pub enum Origin {
 /// [`Message`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind<P> {
+    /// The handshake that opens the stream.
     Handshake(Handshake),
+    /// A message after the handshake.
     Message(Message<P>),
     /// Split mode only ([`Decoder::set_split_pieces`]): the head of a piece
     /// message whose block does not lie wholly inside the input. The block's
@@ -55,36 +91,22 @@ pub enum FrameKind<P> {
     /// `decode` returned on: the caller takes them and passes the input that
     /// follows them to the next `decode`.
     PieceStart {
+        /// The piece's index.
         piece: u32,
+        /// The block's offset inside the piece.
         offset: u32,
+        /// The block's length: the bytes the caller takes.
         block_len: u32,
     },
-}
-
-impl<P> FrameKind<P> {
-    /// The same frame with the message payload (if any) mapped by `f`.
-    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> FrameKind<Q> {
-        match self {
-            FrameKind::Handshake(hs) => FrameKind::Handshake(hs),
-            FrameKind::Message(m) => FrameKind::Message(m.map(f)),
-            FrameKind::PieceStart {
-                piece,
-                offset,
-                block_len,
-            } => FrameKind::PieceStart {
-                piece,
-                offset,
-                block_len,
-            },
-        }
-    }
 }
 
 /// One decoded frame and where its bytes (the handshake, or the message body
 /// after the length prefix) lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
+    /// What was decoded; a payload borrows the input or the decoder's buffer.
     pub kind: FrameKind<&'a [u8]>,
+    /// Where the frame's bytes lie.
     pub origin: Origin,
 }
 
@@ -98,10 +120,6 @@ pub struct Decoder {
     failed: Option<DecodeError>,
     max_frame_len: u32,
     split_pieces: bool,
-    /// Bytes written into `partial` (moves by reallocation included), for
-    /// the tests that show gathering is linear.
-    #[cfg(test)]
-    copied: usize,
 }
 
 impl Default for Decoder {
@@ -121,11 +139,10 @@ impl Decoder {
             failed: None,
             max_frame_len,
             split_pieces: false,
-            #[cfg(test)]
-            copied: 0,
         }
     }
 
+    /// The longest message body this decoder accepts.
     pub fn max_frame_len(&self) -> u32 {
         self.max_frame_len
     }
@@ -143,12 +160,6 @@ impl Decoder {
         } else {
             self.partial.len()
         }
-    }
-
-    /// Bytes copied into the decoder's buffer so far.
-    #[cfg(test)]
-    pub(crate) fn copied(&self) -> usize {
-        self.copied
     }
 
     /// Takes the buffer behind the last frame returned, if that frame was
@@ -179,120 +190,119 @@ impl Decoder {
             self.partial_returned = false;
         }
         loop {
-            let available = input.len() - *pos;
-            if let ReadState::Body(len) = self.state {
-                if self.split_pieces
-                    && len as usize >= PIECE_HEAD_LEN
-                    && (available < len as usize || !self.partial.is_empty())
-                {
-                    match self.partial.first().or(input.get(*pos)) {
-                        Some(&id) if id == MessageId::Piece as u8 => {
-                            self.state = ReadState::PieceHead(len);
-                        }
-                        Some(_) => {}
-                        None => return Ok(None),
-                    }
-                }
-            }
-            let need = match self.state {
-                ReadState::Handshake => HANDSHAKE_LEN,
-                ReadState::Length => 4,
-                ReadState::Body(len) => len as usize,
-                ReadState::PieceHead(_) => PIECE_HEAD_LEN,
+            let step = match self.state {
+                ReadState::Handshake => self.read_handshake(input, pos),
+                ReadState::Length => self.read_length(input, pos),
+                ReadState::Body(len) => self.read_body(len, input, pos),
+                ReadState::PieceHead(len) => self.read_piece_head(len, input, pos),
             };
-            let origin = if self.partial.is_empty() && available >= need {
-                let start = *pos;
-                *pos += need;
-                Origin::Input(start)
-            } else {
-                let take = (need - self.partial.len()).min(available);
-                self.make_room(need, take);
-                #[cfg(test)]
-                {
-                    self.copied += take;
+            let (kind, origin) = match step {
+                Err(err) => return Err(self.fail(err)),
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Continue) => continue,
+                Ok(Step::Frame(kind, origin)) => (kind, origin),
+                Ok(Step::Body(origin, len)) => {
+                    let body = self.unit(input, origin, len);
+                    let message = Message::decode(body).expect("validated by read_body");
+                    (FrameKind::Message(message), origin)
                 }
-                self.partial.extend_from_slice(&input[*pos..*pos + take]);
-                *pos += take;
-                if self.state == ReadState::Handshake {
-                    if let Err(err) = Handshake::check_prefix(&self.partial) {
-                        return Err(self.fail(err));
-                    }
-                }
-                if self.partial.len() < need {
-                    return Ok(None);
-                }
-                Origin::Buffered
             };
-            match self.state {
-                ReadState::Length => {
-                    let len = match origin {
-                        Origin::Input(at) => read_u32(&input[at..]),
-                        Origin::Buffered => {
-                            let len = read_u32(&self.partial);
-                            self.partial.clear();
-                            len
-                        }
-                    };
-                    if len == 0 {
-                        return Ok(Some(Frame {
-                            kind: FrameKind::Message(Message::KeepAlive),
-                            origin,
-                        }));
-                    }
-                    if len > self.max_frame_len {
-                        let max = self.max_frame_len;
-                        return Err(self.fail(DecodeError::FrameTooLarge { length: len, max }));
-                    }
-                    self.state = ReadState::Body(len);
-                }
-                ReadState::Handshake => {
-                    let bytes = self.unit(input, origin, need);
-                    let hs = Handshake::decode(bytes.try_into().expect("68 bytes"));
-                    let hs = match hs {
-                        Ok(hs) => hs,
-                        Err(err) => return Err(self.fail(err)),
-                    };
-                    self.finish_unit(origin);
-                    return Ok(Some(Frame {
-                        kind: FrameKind::Handshake(hs),
-                        origin,
-                    }));
-                }
-                ReadState::PieceHead(len) => {
-                    let head = self.unit(input, origin, need);
-                    let (piece, offset) = (read_u32(&head[1..]), read_u32(&head[5..]));
-                    self.state = ReadState::Length;
-                    self.partial.clear();
-                    return Ok(Some(Frame {
-                        kind: FrameKind::PieceStart {
-                            piece,
-                            offset,
-                            block_len: len - PIECE_HEAD_LEN as u32,
-                        },
-                        origin,
-                    }));
-                }
-                ReadState::Body(_) => {
-                    // Validated first, so that the error path needs no
-                    // borrow of the body returned on the success path.
-                    if let Err(err) = Message::validate(self.unit(input, origin, need)) {
-                        return Err(self.fail(err));
-                    }
-                    self.finish_unit(origin);
-                    let body = match origin {
-                        Origin::Input(at) => &input[at..at + need],
-                        Origin::Buffered => &self.partial[..],
-                    };
-                    let message = Message::decode(body).expect("validated above");
-                    return Ok(Some(Frame {
-                        kind: FrameKind::Message(message),
-                        origin,
-                    }));
-                }
-            }
+            return Ok(Some(Frame { kind, origin }));
         }
     }
 
+    fn read_handshake(&mut self, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(HANDSHAKE_LEN, input, pos) else {
+            // Rejected on its first wrong byte, not once 68 have arrived.
+            Handshake::check_prefix(&self.partial)?;
+            return Ok(Step::NeedMore);
+        };
+        let bytes = self.unit(input, origin, HANDSHAKE_LEN);
+        let hs = Handshake::decode(bytes.try_into().expect("a whole handshake"))?;
+        self.finish_unit(origin);
+        Ok(Step::Frame(FrameKind::Handshake(hs), origin))
+    }
+
+    fn read_length(&mut self, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(LENGTH_PREFIX_LEN, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        let prefix = self.unit(input, origin, LENGTH_PREFIX_LEN);
+        let len = frame_len(
+            prefix.try_into().expect("a whole prefix"),
+            self.max_frame_len,
+        )?;
+        self.partial.clear();
+        if len == 0 {
+            return Ok(Step::Frame(FrameKind::Message(Message::KeepAlive), origin));
+        }
+        self.state = ReadState::Body(len);
+        Ok(Step::Continue)
+    }
+
+    fn read_body(&mut self, len: u32, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
+        let need = len as usize;
+        if self.split_pieces
+            && need >= PIECE_HEAD_LEN
+            && (input.len() - *pos < need || !self.partial.is_empty())
+        {
+            // A body that straddles inputs: if a piece, split its block off.
+            match self.partial.first().or(input.get(*pos)) {
+                Some(&id) if id == MessageId::Piece as u8 => {
+                    self.state = ReadState::PieceHead(len);
+                    return Ok(Step::Continue);
+                }
+                Some(_) => {}
+                None => return Ok(Step::NeedMore),
+            }
+        }
+        let Some(origin) = self.gather(need, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        Message::validate(self.unit(input, origin, need))?;
+        self.finish_unit(origin);
+        Ok(Step::Body(origin, need))
+    }
+
+    fn read_piece_head(
+        &mut self,
+        len: u32,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Step, DecodeError> {
+        let Some(origin) = self.gather(PIECE_HEAD_LEN, input, pos) else {
+            return Ok(Step::NeedMore);
+        };
+        let (piece, offset) = piece_head(self.unit(input, origin, PIECE_HEAD_LEN));
+        self.state = ReadState::Length;
+        self.partial.clear();
+        let block_len = len - PIECE_HEAD_LEN as u32;
+        let start = FrameKind::PieceStart {
+            piece,
+            offset,
+            block_len,
+        };
+        Ok(Step::Frame(start, origin))
+    }
+
+    /// Takes a unit of `need` bytes from `input[*pos..]`: where it lies, or
+    /// `None` when the input ran out first. Borrowed from the input when it
+    /// lies there whole; else gathered in `partial` across inputs.
+    fn gather(&mut self, need: usize, input: &[u8], pos: &mut usize) -> Option<Origin> {
+        let available = input.len() - *pos;
+        if self.partial.is_empty() && available >= need {
+            let start = *pos;
+            *pos += need;
+            return Some(Origin::Input(start));
+        }
+        let take = (need - self.partial.len()).min(available);
+        self.make_room(need, take);
+        self.partial.extend_from_slice(&input[*pos..*pos + take]);
+        *pos += take;
+        (self.partial.len() == need).then_some(Origin::Buffered)
+    }
+
+    /// The bytes of a unit `gather` found at `origin`.
     fn unit<'s>(&'s self, input: &'s [u8], origin: Origin, need: usize) -> &'s [u8] {
         match origin {
             Origin::Input(at) => &input[at..at + need],
@@ -300,6 +310,8 @@ impl Decoder {
         }
     }
 
+    /// After a frame returned whole: back to reading a length prefix, and
+    /// `partial` kept for [`Decoder::take_buffered`] if it held the frame.
     fn finish_unit(&mut self, origin: Origin) {
         self.state = ReadState::Length;
         self.partial_returned = origin == Origin::Buffered;
@@ -322,11 +334,13 @@ impl Decoder {
         if want <= capacity {
             return;
         }
-        #[cfg(test)]
-        {
-            self.copied += len;
+        if len == 0 {
+            // Nothing to keep: a fresh buffer, not a reallocation that
+            // would move the stale bytes of an earlier unit.
+            self.partial = Vec::with_capacity(want);
+        } else {
+            self.partial.reserve_exact(want - len);
         }
-        self.partial.reserve_exact(want - len);
     }
 
     fn fail(&mut self, err: DecodeError) -> DecodeError {
@@ -336,557 +350,5 @@ impl Decoder {
     }
 }
 
-fn read_u32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
-    use proptest::sample::Index;
-
-    use super::*;
-    use crate::protocol::message::tests::{any_handshake, any_message};
-    use crate::protocol::message::Request;
-
-    /// An owned copy of a frame, to compare decodes of differently cut inputs.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub(crate) enum Owned {
-        Handshake(Handshake),
-        Message(Vec<u8>),
-    }
-
-    pub(crate) fn owned(frame: &Frame<'_>) -> Owned {
-        match frame.kind {
-            FrameKind::Handshake(hs) => Owned::Handshake(hs),
-            FrameKind::Message(m) => encoded(m),
-            FrameKind::PieceStart { .. } => panic!("a piece start is completed by its caller"),
-        }
-    }
-
-    fn encoded(m: Message<&[u8]>) -> Owned {
-        let mut out = Vec::new();
-        m.encode(&mut out);
-        Owned::Message(out)
-    }
-
-    /// A piece whose block the caller is taking (split mode).
-    struct Owed {
-        piece: u32,
-        offset: u32,
-        len: usize,
-        block: Vec<u8>,
-    }
-
-    impl Owed {
-        /// Takes what the block still lacks from `chunk[*pos..]`; the whole
-        /// piece once it is complete.
-        fn take(&mut self, chunk: &[u8], pos: &mut usize) -> Option<Owned> {
-            let n = (self.len - self.block.len()).min(chunk.len() - *pos);
-            self.block.extend_from_slice(&chunk[*pos..*pos + n]);
-            *pos += n;
-            (self.block.len() == self.len).then(|| {
-                encoded(Message::Piece {
-                    piece: self.piece,
-                    offset: self.offset,
-                    block: &self.block,
-                })
-            })
-        }
-    }
-
-    /// Checks what the decoder holds against its limit: never more than one
-    /// frame's bytes, buffered or allocated.
-    pub(crate) fn assert_bounded(dec: &Decoder) {
-        let bound = dec.max_frame_len() as usize + HANDSHAKE_LEN;
-        assert!(
-            dec.buffered_len() <= bound,
-            "{} buffered",
-            dec.buffered_len()
-        );
-        assert!(
-            dec.partial.capacity() <= bound,
-            "{} allocated",
-            dec.partial.capacity()
-        );
-    }
-
-    /// Decodes `chunks` one after another, returning the frames or the error,
-    /// and checks the decoder's bounds after every call.
-    pub(crate) fn decode_all(
-        dec: &mut Decoder,
-        chunks: &[&[u8]],
-    ) -> (Vec<Owned>, Option<DecodeError>) {
-        let mut frames = Vec::new();
-        // In split mode: the piece whose block this caller is taking.
-        let mut owed: Option<Owed> = None;
-        for chunk in chunks {
-            let mut pos = 0;
-            loop {
-                if let Some(piece) = owed.as_mut() {
-                    match piece.take(chunk, &mut pos) {
-                        Some(frame) => {
-                            frames.push(frame);
-                            owed = None;
-                        }
-                        None => break,
-                    }
-                }
-                let result = dec.decode(chunk, &mut pos);
-                assert!(pos <= chunk.len());
-                match result {
-                    Ok(Some(frame)) => {
-                        if let Origin::Input(at) = frame.origin {
-                            assert!(at < chunk.len() || chunk.is_empty());
-                        }
-                        if let FrameKind::PieceStart {
-                            piece,
-                            offset,
-                            block_len,
-                        } = frame.kind
-                        {
-                            let len = block_len as usize;
-                            let block = Vec::with_capacity(len);
-                            owed = Some(Owed {
-                                piece,
-                                offset,
-                                len,
-                                block,
-                            });
-                        } else {
-                            frames.push(owned(&frame));
-                        }
-                    }
-                    Ok(None) => {
-                        assert_eq!(pos, chunk.len());
-                        assert_bounded(dec);
-                        break;
-                    }
-                    Err(err) => {
-                        assert_bounded(dec);
-                        return (frames, Some(err));
-                    }
-                }
-                assert_bounded(dec);
-            }
-        }
-        (frames, None)
-    }
-
-    /// A session with every kind of frame.
-    pub(crate) fn session() -> (Vec<u8>, Vec<Owned>) {
-        let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
-        let messages: [Message<&[u8]>; 13] = [
-            Message::Bitfield(&[0xff, 0x0f, 0x80]),
-            Message::Interested,
-            Message::Unchoke,
-            Message::KeepAlive,
-            Message::Have(12),
-            Message::Request(Request::new(0, 0, 16384)),
-            Message::Piece {
-                piece: 0,
-                offset: 0,
-                block: &[0x5a; 300],
-            },
-            Message::Cancel(Request::new(1, 16384, 16384)),
-            Message::Port(6881),
-            Message::Extended {
-                id: 0,
-                payload: b"d1:md6:ut_pexi1eee",
-            },
-            Message::Unknown {
-                id: 99,
-                payload: &[1, 2],
-            },
-            Message::NotInterested,
-            Message::Choke,
-        ];
-        let mut bytes = Vec::new();
-        hs.encode(&mut bytes);
-        let mut expected = vec![Owned::Handshake(hs)];
-        for m in messages {
-            let start = bytes.len();
-            m.encode(&mut bytes);
-            expected.push(Owned::Message(bytes[start..].to_vec()));
-        }
-        (bytes, expected)
-    }
-
-    /// A decoder in each mode: gathering straddling pieces, or splitting
-    /// them off to the caller.
-    fn decoders() -> [Decoder; 2] {
-        let mut split = Decoder::default();
-        split.set_split_pieces(true);
-        [Decoder::default(), split]
-    }
-
-    #[test]
-    fn whole_session_in_one_input() {
-        let (bytes, expected) = session();
-        for mut dec in decoders() {
-            let (frames, err) = decode_all(&mut dec, &[&bytes]);
-            assert_eq!(err, None);
-            assert_eq!(frames, expected);
-        }
-    }
-
-    #[test]
-    fn whole_session_split_at_every_point() {
-        let (bytes, expected) = session();
-        for split in [false, true] {
-            for cut in 0..=bytes.len() {
-                let (a, b) = bytes.split_at(cut);
-                let mut dec = Decoder::default();
-                dec.set_split_pieces(split);
-                let (frames, err) = decode_all(&mut dec, &[a, b]);
-                assert_eq!(err, None, "cut at {cut}, split {split}");
-                assert_eq!(frames, expected, "cut at {cut}, split {split}");
-            }
-        }
-    }
-
-    #[test]
-    fn whole_session_byte_by_byte_and_at_every_pair_of_points() {
-        let (bytes, expected) = session();
-        for split in [false, true] {
-            let single: Vec<&[u8]> = bytes.chunks(1).collect();
-            let mut dec = Decoder::default();
-            dec.set_split_pieces(split);
-            assert_eq!(decode_all(&mut dec, &single).0, expected);
-            for i in (0..bytes.len()).step_by(7) {
-                for j in i..bytes.len() {
-                    let chunks = [&bytes[..i], &bytes[i..j], &bytes[j..]];
-                    let mut dec = Decoder::default();
-                    dec.set_split_pieces(split);
-                    let (frames, err) = decode_all(&mut dec, &chunks);
-                    assert_eq!(err, None);
-                    assert_eq!(frames, expected, "cuts at {i} and {j}, split {split}");
-                }
-            }
-        }
-    }
-
-    /// A decoder in split mode that has read a handshake.
-    fn split_after_handshake() -> Decoder {
-        let mut dec = Decoder::default();
-        dec.set_split_pieces(true);
-        let mut hs = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut hs);
-        assert!(dec.decode(&hs, &mut 0).unwrap().is_some());
-        dec
-    }
-
-    #[test]
-    fn a_split_piece_leaves_its_block_to_the_caller() {
-        let mut bytes = Vec::new();
-        let block = [7u8; 100];
-        Message::Piece {
-            piece: 3,
-            offset: 16384,
-            block: &block[..],
-        }
-        .encode(&mut bytes);
-        Message::<&[u8]>::Have(9).encode(&mut bytes);
-        let mut dec = split_after_handshake();
-        // the head arrives, then part of the block
-        let mut pos = 0;
-        let head = dec.decode(&bytes[..20], &mut pos).unwrap().map(|f| f.kind);
-        let start = FrameKind::PieceStart {
-            piece: 3,
-            offset: 16384,
-            block_len: 100,
-        };
-        assert_eq!(head, Some(start));
-        assert_eq!(pos, 13);
-        assert_eq!(dec.buffered_len(), 0);
-        // the caller took the block: the rest decodes from after it
-        let mut pos = 113;
-        let have = dec.decode(&bytes, &mut pos).unwrap().map(|f| f.kind);
-        assert_eq!(have, Some(FrameKind::Message(Message::Have(9))));
-        // whole in the input, a piece is an ordinary borrowed frame
-        let mut pos = 0;
-        let frame = dec.decode(&bytes, &mut pos).unwrap().unwrap();
-        assert_eq!(frame.origin, Origin::Input(4));
-        assert!(
-            matches!(frame.kind, FrameKind::Message(Message::Piece { block: b, .. }) if b == &block[..])
-        );
-    }
-
-    #[test]
-    fn a_split_piece_still_has_its_length_checked() {
-        let mut dec = split_after_handshake();
-        // a piece body of 8 bytes is too short, even when it straddles
-        assert_eq!(dec.decode(&[0, 0, 0, 8, 7, 0, 0], &mut 0), Ok(None));
-        let err = dec.decode(&[0, 0, 0, 0, 0], &mut 0).unwrap_err();
-        assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
-    }
-
-    #[test]
-    fn frames_inside_the_input_are_borrowed() {
-        let (bytes, _) = session();
-        let mut dec = Decoder::default();
-        let mut pos = 0;
-        let mut count = 0;
-        while let Some(frame) = dec.decode(&bytes, &mut pos).unwrap() {
-            assert!(matches!(frame.origin, Origin::Input(_)));
-            if let FrameKind::Message(m) = frame.kind {
-                let payload = m.payload();
-                if !payload.is_empty() {
-                    let range = bytes.as_ptr_range();
-                    assert!(range.contains(&payload.as_ptr()));
-                }
-            }
-            count += 1;
-        }
-        assert_eq!(count, 14);
-        assert_eq!(dec.buffered_len(), 0);
-    }
-
-    #[test]
-    fn a_straddling_frame_is_buffered_once_and_can_be_taken() {
-        let mut bytes = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
-        let block = [7u8; 1000];
-        Message::Piece {
-            piece: 3,
-            offset: 16,
-            block: &block,
-        }
-        .encode(&mut bytes);
-        let mut dec = Decoder::default();
-        let mut pos = 0;
-        let first = &bytes[..500];
-        assert!(matches!(
-            dec.decode(first, &mut pos).unwrap().unwrap().kind,
-            FrameKind::Handshake(_)
-        ));
-        assert_eq!(dec.decode(first, &mut pos).unwrap(), None);
-        let rest = &bytes[500..];
-        let mut pos = 0;
-        let frame = dec.decode(rest, &mut pos).unwrap().unwrap();
-        assert_eq!(frame.origin, Origin::Buffered);
-        assert_eq!(pos, rest.len());
-        let body = dec.take_buffered().unwrap();
-        assert_eq!(body.len(), 1009);
-        assert_eq!(dec.take_buffered(), None);
-        assert_eq!(&body[9..], &block[..]);
-    }
-
-    #[test]
-    fn oversized_frame_is_rejected_from_its_prefix() {
-        let mut dec = Decoder::new(1024);
-        let mut bytes = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
-        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
-        let (frames, err) = decode_all(&mut dec, &[&bytes]);
-        assert_eq!(frames.len(), 1);
-        let err = err.unwrap();
-        assert_eq!(
-            err,
-            DecodeError::FrameTooLarge {
-                length: u32::MAX,
-                max: 1024
-            }
-        );
-        assert_eq!(err.code(), "ERR_PEER_WIRE_FRAME_TOO_LARGE");
-        assert_eq!(dec.buffered_len(), 0);
-        // Spent: the same error again.
-        assert_eq!(dec.decode(&[0], &mut 0).unwrap_err(), err);
-    }
-
-    #[test]
-    fn wrong_protocol_is_rejected_on_its_first_byte() {
-        let mut dec = Decoder::default();
-        let err = dec.decode(b"GET / HTTP/1.1", &mut 0).unwrap_err();
-        assert_eq!(err, DecodeError::ProtocolLength(b'G'));
-        let mut dec = Decoder::default();
-        assert_eq!(
-            decode_all(&mut dec, &[b"\x13BitTorrent", b" protocoX"]).1,
-            Some(DecodeError::ProtocolName)
-        );
-    }
-
-    // ---- linearity -----------------------------------------------------------
-
-    /// A handshake, then one piece message with a block of `len` bytes.
-    fn one_piece(len: usize) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
-        Message::Piece {
-            piece: 1,
-            offset: 0,
-            block: &vec![0x5a; len][..],
-        }
-        .encode(&mut bytes);
-        bytes
-    }
-
-    #[test]
-    fn a_large_frame_trickled_in_is_copied_once() {
-        let max = 8 << 20;
-        let block_len = 5 << 20;
-        let bytes = one_piece(block_len);
-        let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
-        let mut dec = Decoder::new(max);
-        let (frames, err) = decode_all(&mut dec, &chunks);
-        assert_eq!(err, None);
-        assert_eq!(frames.len(), 2);
-        assert_eq!(frames[1], Owned::Message(bytes[HANDSHAKE_LEN..].to_vec()));
-        // Every byte but those of the frames' first chunk was gathered. Past
-        // 1 MiB the buffer grows with what arrives, by doubling: the moves
-        // add at most twice the frame's length (1 + 2 + 4 MiB here).
-        assert!(dec.copied >= block_len, "{} copied", dec.copied);
-        assert!(dec.copied <= 3 * bytes.len(), "{} copied", dec.copied);
-    }
-
-    #[test]
-    fn a_frame_within_the_default_limit_is_never_moved() {
-        let bytes = one_piece((1 << 20) - 9);
-        let chunks: Vec<&[u8]> = bytes.chunks(1400).collect();
-        let mut dec = Decoder::default();
-        let (frames, err) = decode_all(&mut dec, &chunks);
-        assert_eq!((frames.len(), err), (2, None));
-        // reserved whole at once: each byte copied once, none moved
-        assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
-    }
-
-    #[test]
-    fn a_length_prefix_alone_allocates_at_most_a_mebibyte() {
-        let mut dec = Decoder::new(u32::MAX);
-        let mut hs = Vec::new();
-        Handshake::new([1; 20], [2; 20], false).encode(&mut hs);
-        assert!(dec.decode(&hs, &mut 0).unwrap().is_some());
-        // a 4 GiB frame announced, and one byte of it sent
-        assert_eq!(dec.decode(&[0xff, 0xff, 0xff, 0xf0, 7], &mut 0), Ok(None));
-        assert!(dec.partial.capacity() <= RESERVE_AHEAD);
-    }
-
-    #[test]
-    fn a_million_keep_alives_in_small_inputs_are_copied_once() {
-        const COUNT: usize = 1_000_000;
-        let mut bytes = Vec::with_capacity(HANDSHAKE_LEN + 4 * COUNT);
-        Handshake::new([1; 20], [2; 20], false).encode(&mut bytes);
-        bytes.resize(HANDSHAKE_LEN + 4 * COUNT, 0);
-        let mut dec = Decoder::default();
-        let mut frames = 0;
-        // 3-byte inputs: every length prefix straddles two of them.
-        for chunk in bytes.chunks(3) {
-            let mut pos = 0;
-            while dec.decode(chunk, &mut pos).unwrap().is_some() {
-                assert!(dec.buffered_len() <= 4 || frames == 0);
-                frames += 1;
-            }
-            assert!(dec.buffered_len() < HANDSHAKE_LEN);
-        }
-        assert_eq!(frames, COUNT + 1);
-        assert!(dec.copied <= bytes.len(), "{} copied", dec.copied);
-        assert_bounded(&dec);
-    }
-
-    // ---- properties --------------------------------------------------------
-
-    /// A piece of a byte stream: noise, a valid message, or a plausible
-    /// length prefix followed by a body of any bytes and any length.
-    pub(crate) fn segment() -> impl Strategy<Value = Vec<u8>> {
-        prop_oneof![
-            vec(any::<u8>(), 0..12),
-            any_message(40).prop_map(|m| {
-                let mut out = Vec::new();
-                m.encode(&mut out);
-                out
-            }),
-            (0u32..48, vec(any::<u8>(), 0..48)).prop_map(|(len, body)| {
-                let mut out = len.to_be_bytes().to_vec();
-                out.extend_from_slice(&body);
-                out
-            }),
-        ]
-    }
-
-    /// A byte stream, most often opened by a valid handshake.
-    fn stream() -> impl Strategy<Value = Vec<u8>> {
-        opened(vec(segment(), 0..24))
-    }
-
-    /// `segments` joined, most often after a valid handshake.
-    pub(crate) fn opened(
-        segments: impl Strategy<Value = Vec<Vec<u8>>>,
-    ) -> impl Strategy<Value = Vec<u8>> {
-        (proptest::option::weighted(0.9, any_handshake()), segments).prop_map(|(hs, segments)| {
-            let mut out = Vec::new();
-            if let Some(hs) = hs {
-                hs.encode(&mut out);
-            }
-            out.extend(segments.concat());
-            out
-        })
-    }
-
-    /// The decoder's limit: the default, or small enough to be hit.
-    pub(crate) fn max_frame_len() -> impl Strategy<Value = u32> {
-        prop_oneof![Just(DEFAULT_MAX_FRAME_LEN), 0u32..64]
-    }
-
-    /// `bytes` cut at the given points (sorted, repeats making empty inputs).
-    pub(crate) fn cut<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
-        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
-        at.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        for end in at {
-            chunks.push(&bytes[start..end]);
-            start = end;
-        }
-        chunks.push(&bytes[start..]);
-        chunks
-    }
-
-    proptest! {
-        #[test]
-        fn any_bytes_decode_the_same_however_cut(
-            bytes in stream(),
-            cuts in vec(any::<Index>(), 0..10),
-            max in max_frame_len(),
-            after in vec(any::<u8>(), 0..8),
-        ) {
-            let whole = decode_all(&mut Decoder::new(max), &[&bytes]);
-            let mut dec = Decoder::new(max);
-            let chunked = decode_all(&mut dec, &cut(&bytes, &cuts));
-            prop_assert_eq!(&chunked, &whole);
-            let mut split = Decoder::new(max);
-            split.set_split_pieces(true);
-            prop_assert_eq!(&decode_all(&mut split, &cut(&bytes, &cuts)), &whole);
-            prop_assert!(split.buffered_len() <= HANDSHAKE_LEN.max(max as usize));
-            prop_assert!(dec.copied <= bytes.len());
-            if let Some(err) = whole.1 {
-                // Spent: the same error for any later input, nothing held.
-                prop_assert_eq!(dec.decode(&after, &mut 0), Err(err.clone()));
-                prop_assert_eq!(dec.decode(&[], &mut 0), Err(err));
-                prop_assert_eq!(dec.buffered_len(), 0);
-                prop_assert_eq!(dec.partial.capacity(), 0);
-            }
-        }
-
-        #[test]
-        fn any_messages_decode_as_encoded_however_cut(
-            hs in any_handshake(),
-            messages in vec(any_message(300), 0..16),
-            cuts in vec(any::<Index>(), 0..10),
-        ) {
-            let mut bytes = Vec::new();
-            hs.encode(&mut bytes);
-            let mut expected = vec![Owned::Handshake(hs)];
-            for m in &messages {
-                let start = bytes.len();
-                m.encode(&mut bytes);
-                expected.push(Owned::Message(bytes[start..].to_vec()));
-            }
-            for mut dec in decoders() {
-                let (frames, err) = decode_all(&mut dec, &cut(&bytes, &cuts));
-                prop_assert_eq!(err, None);
-                prop_assert_eq!(&frames, &expected);
-            }
-        }
-    }
-}
+mod tests;

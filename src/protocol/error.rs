@@ -6,7 +6,9 @@ use std::fmt;
 /// How long a message body (id byte included) must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyLen {
+    /// Exactly this many bytes (a fixed-size message).
     Exactly(u32),
+    /// At least this many (the fixed fields, then a payload of any length).
     AtLeast(u32),
 }
 
@@ -32,17 +34,32 @@ impl fmt::Display for BodyLen {
 /// decoder is spent: the stream cannot be resynchronised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The handshake's first byte, the protocol string's length, is not 19.
     #[error("invalid handshake: protocol string length is {0}, expected 19")]
     ProtocolLength(u8),
+    /// The handshake's protocol string is not "BitTorrent protocol".
     #[error("invalid handshake: protocol string is not \"BitTorrent protocol\"")]
     ProtocolName,
+    /// A length prefix announces a body longer than the maximum frame length.
     #[error("message length {length} exceeds the maximum of {max} bytes")]
-    FrameTooLarge { length: u32, max: u32 },
+    FrameTooLarge {
+        /// The length announced.
+        length: u32,
+        /// The maximum frame length.
+        max: u32,
+    },
+    /// A message body's length breaks its id's rule ([`MessageId::body_len`]).
+    ///
+    /// [`MessageId::body_len`]: crate::protocol::MessageId::body_len
     #[error("{name} message (id {id}) has a body of {received} bytes, expected {expected}")]
     BadLength {
+        /// The message id.
         id: u8,
+        /// The message's name.
         name: &'static str,
+        /// The rule for this id.
         expected: BodyLen,
+        /// The body's length, id byte included.
         received: u32,
     },
 }
@@ -58,25 +75,4 @@ impl DecodeError {
             DecodeError::BadLength { .. } => "ERR_PEER_WIRE_BAD_LENGTH",
         }
     }
-}
-
-/// Calls on a [`crate::protocol::Wire`] that its state does not allow.
-/// The texts are those peer-wire-protocol 0.7.1 passes to request callbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum UsageError {
-    #[error("wire is closed")]
-    Closed,
-    #[error("peer is choking")]
-    PeerChoking,
-}
-
-/// Why a pending request of ours ended without a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RequestError {
-    #[error("peer is choking")]
-    PeerChoking,
-    #[error("request was cancelled")]
-    Cancelled,
-    #[error("wire is closed")]
-    Closed,
 }

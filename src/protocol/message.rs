@@ -1,43 +1,60 @@
 //! The messages of the peer wire protocol: BEP 3 (ids 0 to 8), the DHT port
 //! (9), BEP 10 extended messages (20), and any other id kept as data.
 
-use bytes::BufMut;
+use bytes::{Buf, BufMut};
 
 use super::error::{BodyLen, DecodeError};
 
-/// The protocol string of the handshake.
-pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";
-/// Length of a handshake: pstrlen, pstr, reserved, info hash, peer id.
-pub const HANDSHAKE_LEN: usize = 68;
-/// Where the handshake's reserved bytes start.
-pub const RESERVED_OFFSET: usize = 20;
-/// Where the handshake's info hash starts.
-pub const INFO_HASH_OFFSET: usize = 28;
-/// Where the handshake's peer id starts.
-pub const PEER_ID_OFFSET: usize = 48;
-/// Length of an info hash and of a peer id.
-pub const ID_LEN: usize = 20;
+/// Length of the big-endian length prefix before every message body.
+pub(crate) const LENGTH_PREFIX_LEN: usize = 4;
 /// Longest header [`Message::encode_header`] writes (a request: 4 + 1 + 12).
-pub const MAX_HEADER_LEN: usize = 17;
+pub const MAX_HEADER_LEN: usize = LENGTH_PREFIX_LEN + MessageId::Request.fixed_len();
 
 /// The message ids this crate knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum MessageId {
+    /// `choke`: the sender will not answer requests.
     Choke = 0,
+    /// `unchoke`: the sender will answer requests.
     Unchoke = 1,
+    /// `interested`: the sender wants blocks.
     Interested = 2,
+    /// `not interested` (`uninterested` in the reference).
     NotInterested = 3,
+    /// `have`: the sender has a piece.
     Have = 4,
+    /// `bitfield`: the pieces the sender has.
     Bitfield = 5,
+    /// `request`: a block asked for.
     Request = 6,
+    /// `piece`: a block sent.
     Piece = 7,
+    /// `cancel`: a request withdrawn.
     Cancel = 8,
+    /// `port`: the sender's DHT port (BEP 5).
     Port = 9,
+    /// `extended`: a BEP 10 extension message.
     Extended = 20,
 }
 
 impl MessageId {
+    /// Every id this crate knows, in id order.
+    pub const ALL: [MessageId; 11] = [
+        Self::Choke,
+        Self::Unchoke,
+        Self::Interested,
+        Self::NotInterested,
+        Self::Have,
+        Self::Bitfield,
+        Self::Request,
+        Self::Piece,
+        Self::Cancel,
+        Self::Port,
+        Self::Extended,
+    ];
+
+    /// The known id `id` is, if any.
     pub fn from_u8(id: u8) -> Option<Self> {
         Some(match id {
             0 => Self::Choke,
@@ -55,6 +72,7 @@ impl MessageId {
         })
     }
 
+    /// The name peer-wire-protocol 0.7.1 gives the message (its event name).
     pub fn name(self) -> &'static str {
         match self {
             Self::Choke => "choke",
@@ -71,114 +89,59 @@ impl MessageId {
         }
     }
 
+    /// Length of the id byte and the fixed fields after it: the whole body
+    /// of a fixed-size message, the part before the payload of the others.
+    pub const fn fixed_len(self) -> usize {
+        match self {
+            Self::Choke | Self::Unchoke | Self::Interested | Self::NotInterested => 1,
+            Self::Bitfield => 1,
+            Self::Extended => 2,
+            Self::Port => 3,
+            Self::Have => 5,
+            Self::Piece => 9,
+            Self::Request | Self::Cancel => 13,
+        }
+    }
+
+    /// Whether a payload of any length follows the fixed fields.
+    pub const fn has_payload(self) -> bool {
+        matches!(self, Self::Bitfield | Self::Piece | Self::Extended)
+    }
+
     /// The body length (id byte included) this id must have.
     pub fn body_len(self) -> BodyLen {
-        match self {
-            Self::Choke | Self::Unchoke | Self::Interested | Self::NotInterested => {
-                BodyLen::Exactly(1)
-            }
-            Self::Have => BodyLen::Exactly(5),
-            Self::Request | Self::Cancel => BodyLen::Exactly(13),
-            Self::Port => BodyLen::Exactly(3),
-            Self::Bitfield => BodyLen::AtLeast(1),
-            Self::Piece => BodyLen::AtLeast(9),
-            Self::Extended => BodyLen::AtLeast(2),
+        let fixed = self.fixed_len() as u32;
+        if self.has_payload() {
+            BodyLen::AtLeast(fixed)
+        } else {
+            BodyLen::Exactly(fixed)
         }
-    }
-}
-
-/// The flags of the handshake's reserved bytes this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Extensions {
-    /// BEP 5: reserved byte 7, bit 0x01.
-    pub dht: bool,
-    /// BEP 10: reserved byte 5, bit 0x10.
-    pub extended: bool,
-}
-
-/// The 68-byte handshake that opens a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Handshake {
-    pub reserved: [u8; 8],
-    pub info_hash: [u8; 20],
-    pub peer_id: [u8; 20],
-}
-
-impl Handshake {
-    /// A handshake as peer-wire-protocol 0.7.1 sends it: the extension
-    /// protocol bit is always set, the DHT bit when asked.
-    pub fn new(info_hash: [u8; 20], peer_id: [u8; 20], dht: bool) -> Self {
-        let mut reserved = [0u8; 8];
-        reserved[5] |= 0x10;
-        if dht {
-            reserved[7] |= 0x01;
-        }
-        Handshake {
-            reserved,
-            info_hash,
-            peer_id,
-        }
-    }
-
-    pub fn extensions(&self) -> Extensions {
-        Extensions {
-            dht: self.reserved[7] & 0x01 != 0,
-            extended: self.reserved[5] & 0x10 != 0,
-        }
-    }
-
-    /// Checks as much of a handshake's start as `prefix` holds, so that a
-    /// wrong protocol is rejected before the whole handshake has arrived.
-    pub fn check_prefix(prefix: &[u8]) -> Result<(), DecodeError> {
-        if let Some(&pstrlen) = prefix.first() {
-            if pstrlen as usize != PROTOCOL.len() {
-                return Err(DecodeError::ProtocolLength(pstrlen));
-            }
-        }
-        let name = &prefix[prefix.len().min(1)..prefix.len().min(20)];
-        if name != &PROTOCOL[..name.len()] {
-            return Err(DecodeError::ProtocolName);
-        }
-        Ok(())
-    }
-
-    pub fn decode(frame: &[u8; HANDSHAKE_LEN]) -> Result<Self, DecodeError> {
-        Self::check_prefix(frame)?;
-        let mut hs = Handshake {
-            reserved: [0; 8],
-            info_hash: [0; 20],
-            peer_id: [0; 20],
-        };
-        hs.reserved.copy_from_slice(&frame[20..28]);
-        hs.info_hash.copy_from_slice(&frame[28..48]);
-        hs.peer_id.copy_from_slice(&frame[48..68]);
-        Ok(hs)
-    }
-
-    pub fn encode(&self, out: &mut impl BufMut) {
-        out.put_u8(PROTOCOL.len() as u8);
-        out.put_slice(PROTOCOL);
-        out.put_slice(&self.reserved);
-        out.put_slice(&self.info_hash);
-        out.put_slice(&self.peer_id);
     }
 }
 
 /// A block request, as sent in `request` and `cancel` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Request {
+    /// The piece's index.
     pub piece: u32,
+    /// The block's offset inside the piece.
     pub offset: u32,
+    /// The block's length.
     pub length: u32,
 }
 
 impl Request {
+    /// The request for `length` bytes at `offset` in piece `piece`.
     pub fn new(piece: u32, offset: u32, length: u32) -> Self {
         Request {
             piece,
             offset,
             length,
         }
+    }
+
+    fn read(fields: &mut &[u8]) -> Self {
+        Request::new(fields.get_u32(), fields.get_u32(), fields.get_u32())
     }
 }
 
@@ -188,28 +151,47 @@ impl Request {
 /// range) without restating the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message<P> {
+    /// A length prefix of 0, no body.
     KeepAlive,
+    /// The sender will not answer requests.
     Choke,
+    /// The sender will answer requests.
     Unchoke,
+    /// The sender wants blocks.
     Interested,
+    /// The sender wants no blocks.
     NotInterested,
+    /// The sender has the piece of this index.
     Have(u32),
+    /// The pieces the sender has, one bit each, high bit first.
     Bitfield(P),
+    /// A block asked for.
     Request(Request),
+    /// A block sent.
     Piece {
+        /// The piece's index.
         piece: u32,
+        /// The block's offset inside the piece.
         offset: u32,
+        /// The block's bytes.
         block: P,
     },
+    /// A request withdrawn.
     Cancel(Request),
+    /// The sender's DHT port (BEP 5).
     Port(u16),
+    /// A BEP 10 extension message.
     Extended {
+        /// The extension's id (0: the extended handshake).
         id: u8,
+        /// The extension's bytes (bencoded, for most).
         payload: P,
     },
-    /// An id this crate does not know; `payload` is the body after the id.
+    /// An id this crate does not know, kept as data.
     Unknown {
+        /// The id byte.
         id: u8,
+        /// The body after the id byte.
         payload: P,
     },
 }
@@ -248,17 +230,38 @@ impl<P> Message<P> {
         }
     }
 
+    /// The known id of this message: none for a keep-alive (which has no
+    /// body) and for an unknown id.
+    fn known_id(&self) -> Option<MessageId> {
+        Some(match self {
+            Message::KeepAlive | Message::Unknown { .. } => return None,
+            Message::Choke => MessageId::Choke,
+            Message::Unchoke => MessageId::Unchoke,
+            Message::Interested => MessageId::Interested,
+            Message::NotInterested => MessageId::NotInterested,
+            Message::Have(_) => MessageId::Have,
+            Message::Bitfield(_) => MessageId::Bitfield,
+            Message::Request(_) => MessageId::Request,
+            Message::Piece { .. } => MessageId::Piece,
+            Message::Cancel(_) => MessageId::Cancel,
+            Message::Port(_) => MessageId::Port,
+            Message::Extended { .. } => MessageId::Extended,
+        })
+    }
+
+    /// Length of the id byte and the fixed fields: the body before the
+    /// payload.
+    fn fixed_len(&self) -> usize {
+        match (self.known_id(), self) {
+            (Some(id), _) => id.fixed_len(),
+            (None, Message::Unknown { .. }) => 1,
+            (None, _) => 0,
+        }
+    }
+
     /// Length of [`Message::encode_header`]'s output.
     pub fn header_len(&self) -> usize {
-        match self {
-            Message::KeepAlive => 4,
-            Message::Have(_) => 9,
-            Message::Request(_) | Message::Cancel(_) => 17,
-            Message::Port(_) => 7,
-            Message::Piece { .. } => 13,
-            Message::Extended { .. } => 6,
-            _ => 5,
-        }
+        LENGTH_PREFIX_LEN + self.fixed_len()
     }
 
     /// Writes everything but the payload, for a payload of `payload_len`
@@ -266,65 +269,45 @@ impl<P> Message<P> {
     /// fields. Whatever `P` holds is not read: a sender can encode a header
     /// from a length alone and write the payload from where it lies.
     pub fn encode_header_for(&self, payload_len: usize, out: &mut impl BufMut) {
-        let body_len = self.header_len() - 4 + payload_len;
-        out.put_u32(body_len as u32);
+        out.put_u32((self.fixed_len() + payload_len) as u32);
+        match (self.known_id(), self) {
+            (Some(id), _) => out.put_u8(id as u8),
+            (None, Message::Unknown { id, .. }) => out.put_u8(*id),
+            (None, _) => {}
+        }
         match *self {
-            Message::KeepAlive => {}
-            Message::Choke => out.put_u8(MessageId::Choke as u8),
-            Message::Unchoke => out.put_u8(MessageId::Unchoke as u8),
-            Message::Interested => out.put_u8(MessageId::Interested as u8),
-            Message::NotInterested => out.put_u8(MessageId::NotInterested as u8),
-            Message::Have(index) => {
-                out.put_u8(MessageId::Have as u8);
-                out.put_u32(index);
-            }
-            Message::Bitfield(_) => out.put_u8(MessageId::Bitfield as u8),
+            Message::Have(index) => out.put_u32(index),
             Message::Request(r) | Message::Cancel(r) => {
-                let id = if matches!(self, Message::Request(_)) {
-                    MessageId::Request
-                } else {
-                    MessageId::Cancel
-                };
-                out.put_u8(id as u8);
                 out.put_u32(r.piece);
                 out.put_u32(r.offset);
                 out.put_u32(r.length);
             }
             Message::Piece { piece, offset, .. } => {
-                out.put_u8(MessageId::Piece as u8);
                 out.put_u32(piece);
                 out.put_u32(offset);
             }
-            Message::Port(port) => {
-                out.put_u8(MessageId::Port as u8);
-                out.put_u16(port);
-            }
-            Message::Extended { id, .. } => {
-                out.put_u8(MessageId::Extended as u8);
-                out.put_u8(id);
-            }
-            Message::Unknown { id, .. } => out.put_u8(id),
+            Message::Port(port) => out.put_u16(port),
+            Message::Extended { id, .. } => out.put_u8(id),
+            _ => {}
         }
     }
 
     /// Where the payload starts inside the body (after the id byte and the
     /// fixed fields); 0 for messages without one.
     pub fn payload_offset(&self) -> usize {
-        match self {
-            Message::Bitfield(_) | Message::Unknown { .. } => 1,
-            Message::Extended { .. } => 2,
-            Message::Piece { .. } => 9,
-            _ => 0,
+        if self.known_id().is_none_or(MessageId::has_payload) {
+            self.fixed_len()
+        } else {
+            0
         }
     }
 }
 
-fn u32_at(body: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]])
-}
-
-fn request_at(body: &[u8]) -> Request {
-    Request::new(u32_at(body, 1), u32_at(body, 5), u32_at(body, 9))
+/// The index and offset of a piece message, from its body or the body's
+/// first [`MessageId::fixed_len`] bytes.
+pub(crate) fn piece_head(body: &[u8]) -> (u32, u32) {
+    let mut fields = &body[1..MessageId::Piece.fixed_len()];
+    (fields.get_u32(), fields.get_u32())
 }
 
 impl<'a> Message<&'a [u8]> {
@@ -362,24 +345,29 @@ impl<'a> Message<&'a [u8]> {
                 payload: &body[1..],
             });
         };
+        // Validated: the body holds the fixed fields.
+        let (mut fields, payload) = (&body[1..id.fixed_len()], &body[id.fixed_len()..]);
         Ok(match id {
             MessageId::Choke => Message::Choke,
             MessageId::Unchoke => Message::Unchoke,
             MessageId::Interested => Message::Interested,
             MessageId::NotInterested => Message::NotInterested,
-            MessageId::Have => Message::Have(u32_at(body, 1)),
-            MessageId::Bitfield => Message::Bitfield(&body[1..]),
-            MessageId::Request => Message::Request(request_at(body)),
-            MessageId::Piece => Message::Piece {
-                piece: u32_at(body, 1),
-                offset: u32_at(body, 5),
-                block: &body[9..],
-            },
-            MessageId::Cancel => Message::Cancel(request_at(body)),
-            MessageId::Port => Message::Port(u16::from_be_bytes([body[1], body[2]])),
+            MessageId::Have => Message::Have(fields.get_u32()),
+            MessageId::Bitfield => Message::Bitfield(payload),
+            MessageId::Request => Message::Request(Request::read(&mut fields)),
+            MessageId::Piece => {
+                let (piece, offset) = piece_head(body);
+                Message::Piece {
+                    piece,
+                    offset,
+                    block: payload,
+                }
+            }
+            MessageId::Cancel => Message::Cancel(Request::read(&mut fields)),
+            MessageId::Port => Message::Port(fields.get_u16()),
             MessageId::Extended => Message::Extended {
-                id: body[1],
-                payload: &body[2..],
+                id: fields.get_u8(),
+                payload,
             },
         })
     }
@@ -417,229 +405,4 @@ impl<P: AsRef<[u8]>> Message<P> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use proptest::collection::vec;
-    use proptest::prelude::*;
-
-    use super::*;
-
-    /// Any handshake: arbitrary reserved bytes, info hash and peer id.
-    pub(crate) fn any_handshake() -> impl Strategy<Value = Handshake> {
-        any::<([u8; 8], [u8; 20], [u8; 20])>().prop_map(|(reserved, info_hash, peer_id)| {
-            Handshake {
-                reserved,
-                info_hash,
-                peer_id,
-            }
-        })
-    }
-
-    pub(crate) fn any_request() -> impl Strategy<Value = Request> {
-        any::<(u32, u32, u32)>()
-            .prop_map(|(piece, offset, length)| Request::new(piece, offset, length))
-    }
-
-    /// Any message of every variant, with payloads of up to `max_payload`
-    /// bytes; unknown ids are those this crate does not know.
-    pub(crate) fn any_message(max_payload: usize) -> impl Strategy<Value = Message<Vec<u8>>> {
-        let payload = move || vec(any::<u8>(), 0..=max_payload);
-        let unknown_id =
-            any::<u8>().prop_filter("an unknown id", |&id| MessageId::from_u8(id).is_none());
-        prop_oneof![
-            Just(Message::KeepAlive),
-            Just(Message::Choke),
-            Just(Message::Unchoke),
-            Just(Message::Interested),
-            Just(Message::NotInterested),
-            any::<u32>().prop_map(Message::Have),
-            payload().prop_map(Message::Bitfield),
-            any_request().prop_map(Message::Request),
-            (any::<u32>(), any::<u32>(), payload()).prop_map(|(piece, offset, block)| {
-                Message::Piece {
-                    piece,
-                    offset,
-                    block,
-                }
-            }),
-            any_request().prop_map(Message::Cancel),
-            any::<u16>().prop_map(Message::Port),
-            (any::<u8>(), payload()).prop_map(|(id, payload)| Message::Extended { id, payload }),
-            (unknown_id, payload()).prop_map(|(id, payload)| Message::Unknown { id, payload }),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn any_message_round_trips(m in any_message(1024)) {
-            let mut out = Vec::new();
-            m.encode(&mut out);
-            prop_assert_eq!(out.len(), m.encoded_len());
-            let mut header = Vec::new();
-            m.encode_header(&mut header);
-            prop_assert_eq!(header.len(), m.header_len());
-            prop_assert!(header.len() <= MAX_HEADER_LEN);
-            prop_assert_eq!(&out[..header.len()], &header[..]);
-            let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
-            prop_assert_eq!(len, out.len() - 4);
-            prop_assert_eq!(Message::validate(&out[4..]), Ok(()));
-            let back = Message::decode(&out[4..]).unwrap();
-            prop_assert_eq!(&out[out.len() - back.payload().len()..], back.payload());
-            prop_assert_eq!(back.map(<[u8]>::to_vec), m);
-        }
-
-        #[test]
-        fn any_handshake_round_trips(hs in any_handshake()) {
-            let mut out = Vec::new();
-            hs.encode(&mut out);
-            prop_assert_eq!(out.len(), HANDSHAKE_LEN);
-            let back = Handshake::decode(out.as_slice().try_into().unwrap());
-            prop_assert_eq!(back, Ok(hs));
-        }
-
-        #[test]
-        fn any_body_decodes_or_fails_as_validate_says(body in vec(any::<u8>(), 0..40)) {
-            let validated = Message::validate(&body);
-            let decoded = Message::decode(&body);
-            prop_assert_eq!(decoded.is_ok(), validated.is_ok());
-            if let Ok(m) = decoded {
-                // What decodes encodes back to the same body.
-                let mut out = Vec::new();
-                m.encode(&mut out);
-                prop_assert_eq!(&out[4..], &body[..]);
-            }
-        }
-    }
-
-    fn all_messages() -> Vec<Message<&'static [u8]>> {
-        vec![
-            Message::KeepAlive,
-            Message::Choke,
-            Message::Unchoke,
-            Message::Interested,
-            Message::NotInterested,
-            Message::Have(u32::MAX),
-            Message::Bitfield(&[0b1010_0000, 0xff]),
-            Message::Bitfield(&[]),
-            Message::Request(Request::new(1, 16384, 16384)),
-            Message::Piece {
-                piece: 7,
-                offset: 0,
-                block: b"hello world",
-            },
-            Message::Piece {
-                piece: 0,
-                offset: 0,
-                block: &[],
-            },
-            Message::Cancel(Request::new(u32::MAX, u32::MAX - 1, 3)),
-            Message::Port(6881),
-            Message::Extended {
-                id: 0,
-                payload: b"d1:md11:ut_metadatai1eee",
-            },
-            Message::Unknown {
-                id: 42,
-                payload: &[1, 2, 3],
-            },
-        ]
-    }
-
-    #[test]
-    fn every_message_round_trips() {
-        for m in all_messages() {
-            let mut out = Vec::new();
-            m.encode(&mut out);
-            assert_eq!(out.len(), m.encoded_len(), "{m:?}");
-            let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
-            assert_eq!(len, out.len() - 4, "{m:?}");
-            assert_eq!(Message::decode(&out[4..]).unwrap(), m);
-        }
-    }
-
-    #[test]
-    fn bytes_match_the_reference() {
-        // Frames as peer-wire-protocol 0.7.1 writes them.
-        let mut out = Vec::new();
-        Message::<&[u8]>::Have(3).encode(&mut out);
-        assert_eq!(out, [0, 0, 0, 5, 4, 0, 0, 0, 3]);
-        out.clear();
-        Message::<&[u8]>::Port(0x1ae1).encode(&mut out);
-        assert_eq!(out, [0, 0, 0, 3, 9, 0x1a, 0xe1]);
-        out.clear();
-        Message::<&[u8]>::Interested.encode(&mut out);
-        assert_eq!(out, [0, 0, 0, 1, 2]);
-        out.clear();
-        Message::<&[u8]>::Request(Request::new(1, 2, 3)).encode(&mut out);
-        assert_eq!(out, [0, 0, 0, 13, 6, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
-    }
-
-    #[test]
-    fn header_leaves_the_payload_out() {
-        let m = Message::Piece {
-            piece: 1,
-            offset: 2,
-            block: &[9; 100],
-        };
-        let mut out = Vec::new();
-        m.encode_header(&mut out);
-        assert_eq!(out, [0, 0, 0, 109, 7, 0, 0, 0, 1, 0, 0, 0, 2]);
-        assert!(out.len() <= MAX_HEADER_LEN);
-    }
-
-    #[test]
-    fn wrong_lengths_are_rejected_per_id() {
-        let err = Message::decode(&[4, 0, 0]).unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::BadLength {
-                id: 4,
-                name: "have",
-                expected: BodyLen::Exactly(5),
-                received: 3
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "have message (id 4) has a body of 3 bytes, expected exactly 5"
-        );
-        assert!(Message::decode(&[0, 0]).is_err());
-        assert!(Message::decode(&[7, 0, 0, 0, 0, 0, 0, 0]).is_err());
-        assert!(Message::decode(&[20]).is_err());
-        assert!(Message::decode(&[9, 1, 2, 3]).is_err());
-    }
-
-    #[test]
-    fn handshake_round_trips_and_reads_flags() {
-        let hs = Handshake::new([1; 20], [2; 20], true);
-        let mut out = Vec::new();
-        hs.encode(&mut out);
-        assert_eq!(out.len(), HANDSHAKE_LEN);
-        assert_eq!(out[0], 19);
-        assert_eq!(&out[1..20], PROTOCOL);
-        assert_eq!(&out[20..28], &[0, 0, 0, 0, 0, 0x10, 0, 1]);
-        let back = Handshake::decode(out.as_slice().try_into().unwrap()).unwrap();
-        assert_eq!(back, hs);
-        assert_eq!(
-            back.extensions(),
-            Extensions {
-                dht: true,
-                extended: true
-            }
-        );
-        assert!(!Handshake::new([0; 20], [0; 20], false).extensions().dht);
-    }
-
-    #[test]
-    fn handshake_prefix_is_checked_early() {
-        assert_eq!(
-            Handshake::check_prefix(&[18]),
-            Err(DecodeError::ProtocolLength(18))
-        );
-        assert_eq!(
-            Handshake::check_prefix(b"\x13BitTorrent pr0"),
-            Err(DecodeError::ProtocolName)
-        );
-        assert_eq!(Handshake::check_prefix(b"\x13BitTorrent pro"), Ok(()));
-        assert_eq!(Handshake::check_prefix(&[]), Ok(()));
-    }
-}
+pub(crate) mod tests;

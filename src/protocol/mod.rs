@@ -1,18 +1,30 @@
-//! The sans-IO core: bytes to typed messages to wire state, and back.
-//! No N-API, no sockets, no clock: the caller feeds bytes in, takes events
-//! and bytes out, and owns any timers.
+//! The sans-IO core: bytes to typed messages, and back.
+//!
+//! No N-API, no sockets, no clock: the caller feeds bytes in and takes
+//! frames out, and owns the session (choke and interest state, requests,
+//! limits on the peer's requests, timers).
+//!
+//! - [`Decoder`]: an incremental decoder for a stream cut anywhere, that
+//!   borrows what it can ([`Frame`], [`Origin`]) and holds at most one frame.
+//! - [`Handshake`] and [`Message`]: one type per structured message, each
+//!   with `decode` and `encode`.
+//! - [`DecodeError`]: what a peer can get wrong, each with a stable code.
 
-pub mod decoder;
-pub mod error;
-pub mod limits;
-pub mod message;
-pub mod wire;
+mod decoder;
+mod error;
+mod handshake;
+mod message;
 
-pub use decoder::{Decoder, Frame, FrameKind, Origin};
-pub use error::{BodyLen, DecodeError, RequestError, UsageError};
-pub use limits::{Limits, DEFAULT_MAX_BLOCK_LEN, DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_PEER_REQUESTS};
-pub use message::{
-    Extensions, Handshake, Message, MessageId, Request, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET,
-    MAX_HEADER_LEN, PEER_ID_OFFSET, PROTOCOL,
+pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+pub use error::{BodyLen, DecodeError};
+pub use handshake::{
+    Extensions, Handshake, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET, PEER_ID_OFFSET, PROTOCOL,
+    RESERVED_OFFSET,
 };
-pub use wire::{Event, Wire};
+pub use message::{Message, MessageId, Request, MAX_HEADER_LEN};
+
+// The rules the tokio codec shares with the decoder.
+#[cfg(feature = "tokio")]
+pub(crate) use decoder::{frame_len, RESERVE_AHEAD};
+#[cfg(feature = "tokio")]
+pub(crate) use message::LENGTH_PREFIX_LEN;

@@ -1,0 +1,197 @@
+//! Tests of the messages: round trips, the bytes the reference writes, the
+//! length rule per id; strategies the decoder's tests share.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+use super::*;
+
+pub(crate) fn any_request() -> impl Strategy<Value = Request> {
+    any::<(u32, u32, u32)>().prop_map(|(piece, offset, length)| Request::new(piece, offset, length))
+}
+
+/// Any message of every variant, with payloads of up to `max_payload`
+/// bytes; unknown ids are those this crate does not know.
+pub(crate) fn any_message(max_payload: usize) -> impl Strategy<Value = Message<Vec<u8>>> {
+    let payload = move || vec(any::<u8>(), 0..=max_payload);
+    let unknown_id =
+        any::<u8>().prop_filter("an unknown id", |&id| MessageId::from_u8(id).is_none());
+    prop_oneof![
+        Just(Message::KeepAlive),
+        Just(Message::Choke),
+        Just(Message::Unchoke),
+        Just(Message::Interested),
+        Just(Message::NotInterested),
+        any::<u32>().prop_map(Message::Have),
+        payload().prop_map(Message::Bitfield),
+        any_request().prop_map(Message::Request),
+        (any::<u32>(), any::<u32>(), payload()).prop_map(|(piece, offset, block)| {
+            Message::Piece {
+                piece,
+                offset,
+                block,
+            }
+        }),
+        any_request().prop_map(Message::Cancel),
+        any::<u16>().prop_map(Message::Port),
+        (any::<u8>(), payload()).prop_map(|(id, payload)| Message::Extended { id, payload }),
+        (unknown_id, payload()).prop_map(|(id, payload)| Message::Unknown { id, payload }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_message_round_trips(m in any_message(1024)) {
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        prop_assert_eq!(out.len(), m.encoded_len());
+        let mut header = Vec::new();
+        m.encode_header(&mut header);
+        prop_assert_eq!(header.len(), m.header_len());
+        prop_assert!(header.len() <= MAX_HEADER_LEN);
+        prop_assert_eq!(&out[..header.len()], &header[..]);
+        let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+        prop_assert_eq!(len, out.len() - 4);
+        prop_assert_eq!(Message::validate(&out[4..]), Ok(()));
+        let back = Message::decode(&out[4..]).unwrap();
+        prop_assert_eq!(&out[out.len() - back.payload().len()..], back.payload());
+        prop_assert_eq!(back.map(<[u8]>::to_vec), m);
+    }
+
+    #[test]
+    fn any_body_decodes_or_fails_as_validate_says(body in vec(any::<u8>(), 0..40)) {
+        let validated = Message::validate(&body);
+        let decoded = Message::decode(&body);
+        prop_assert_eq!(decoded.is_ok(), validated.is_ok());
+        if let Ok(m) = decoded {
+            // What decodes encodes back to the same body.
+            let mut out = Vec::new();
+            m.encode(&mut out);
+            prop_assert_eq!(&out[4..], &body[..]);
+        }
+    }
+}
+
+fn all_messages() -> Vec<Message<&'static [u8]>> {
+    vec![
+        Message::KeepAlive,
+        Message::Choke,
+        Message::Unchoke,
+        Message::Interested,
+        Message::NotInterested,
+        Message::Have(u32::MAX),
+        Message::Bitfield(&[0b1010_0000, 0xff]),
+        Message::Bitfield(&[]),
+        Message::Request(Request::new(1, 16384, 16384)),
+        Message::Piece {
+            piece: 7,
+            offset: 0,
+            block: b"hello world",
+        },
+        Message::Piece {
+            piece: 0,
+            offset: 0,
+            block: &[],
+        },
+        Message::Cancel(Request::new(u32::MAX, u32::MAX - 1, 3)),
+        Message::Port(6881),
+        Message::Extended {
+            id: 0,
+            payload: b"d1:md11:ut_metadatai1eee",
+        },
+        Message::Unknown {
+            id: 42,
+            payload: &[1, 2, 3],
+        },
+    ]
+}
+
+#[test]
+fn every_message_round_trips() {
+    for m in all_messages() {
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        assert_eq!(out.len(), m.encoded_len(), "{m:?}");
+        let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, out.len() - 4, "{m:?}");
+        assert_eq!(Message::decode(&out[4..]).unwrap(), m);
+    }
+}
+
+#[test]
+fn bytes_match_the_reference() {
+    // Frames as peer-wire-protocol 0.7.1 writes them.
+    let mut out = Vec::new();
+    Message::<&[u8]>::Have(3).encode(&mut out);
+    assert_eq!(out, [0, 0, 0, 5, 4, 0, 0, 0, 3]);
+    out.clear();
+    Message::<&[u8]>::Port(0x1ae1).encode(&mut out);
+    assert_eq!(out, [0, 0, 0, 3, 9, 0x1a, 0xe1]);
+    out.clear();
+    Message::<&[u8]>::Interested.encode(&mut out);
+    assert_eq!(out, [0, 0, 0, 1, 2]);
+    out.clear();
+    Message::<&[u8]>::Request(Request::new(1, 2, 3)).encode(&mut out);
+    assert_eq!(out, [0, 0, 0, 13, 6, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+}
+
+#[test]
+fn header_leaves_the_payload_out() {
+    let m = Message::Piece {
+        piece: 1,
+        offset: 2,
+        block: &[9; 100],
+    };
+    let mut out = Vec::new();
+    m.encode_header(&mut out);
+    assert_eq!(out, [0, 0, 0, 109, 7, 0, 0, 0, 1, 0, 0, 0, 2]);
+    assert!(out.len() <= MAX_HEADER_LEN);
+}
+
+#[test]
+fn wrong_lengths_are_rejected_per_id() {
+    let err = Message::decode(&[4, 0, 0]).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::BadLength {
+            id: 4,
+            name: "have",
+            expected: BodyLen::Exactly(5),
+            received: 3
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "have message (id 4) has a body of 3 bytes, expected exactly 5"
+    );
+    assert!(Message::decode(&[0, 0]).is_err());
+    assert!(Message::decode(&[7, 0, 0, 0, 0, 0, 0, 0]).is_err());
+    assert!(Message::decode(&[20]).is_err());
+    assert!(Message::decode(&[9, 1, 2, 3]).is_err());
+}
+
+#[test]
+fn every_id_is_listed_once_with_bep_3s_length() {
+    use BodyLen::{AtLeast, Exactly};
+    let rules = [
+        (0, Exactly(1)),
+        (1, Exactly(1)),
+        (2, Exactly(1)),
+        (3, Exactly(1)),
+        (4, Exactly(5)),
+        (5, AtLeast(1)),
+        (6, Exactly(13)),
+        (7, AtLeast(9)),
+        (8, Exactly(13)),
+        (9, Exactly(3)),
+        (20, AtLeast(2)),
+    ];
+    assert_eq!(MessageId::ALL.map(|id| (id as u8, id.body_len())), rules);
+    for byte in 0..=u8::MAX {
+        let listed = MessageId::ALL.into_iter().find(|&id| id as u8 == byte);
+        assert_eq!(MessageId::from_u8(byte), listed);
+    }
+    let longest = MessageId::ALL.map(|id| LENGTH_PREFIX_LEN + id.fixed_len());
+    assert_eq!(longest.into_iter().max(), Some(MAX_HEADER_LEN));
+    assert_eq!(MAX_HEADER_LEN, 17);
+}
