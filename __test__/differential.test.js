@@ -42,7 +42,8 @@
 // After 'close', ours emits nothing and sends nothing (the reference goes on
 // until 'finish', counting blocks sent in `uploaded`): after a wire's first
 // 'close', its events, its pushed bytes and its `uploaded` are not compared
-// (callbacks still are). The peer's requests are answered by identity (the
+// (callbacks still are), and no call follows destroy() (calls after it are
+// tested in misuse.test.js). The peer's requests are answered by identity (the
 // reference looks them up by value, losing an answer when two are pending
 // for one block): the generated peer never asks twice for a block.
 
@@ -492,6 +493,9 @@ function genOutgoing (rng) {
         break
       case 'end': case 'destroy':
         if (!ended) { ended = true; ops.push({ op: kind }) }
+        // after destroy(), ours sends nothing and request() fails at once
+        // (a difference): no calls follow it
+        if (kind === 'destroy') k = n
         break
     }
   }
@@ -998,6 +1002,7 @@ function genPair (rng) {
       case 'extended': ops.push({ side, op: 'extended', id: rng.int(4), msg: rng.bool() ? rng.bytes(rng.int(30)) : genSortedDict(rng, 1) }); break
       case 'end': case 'destroy':
         if (!ended) { ended = true; ops.push({ side, op: kind }) }
+        if (kind === 'destroy') k = n // no calls follow it (a difference, see above)
         break
     }
   }
