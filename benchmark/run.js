@@ -99,6 +99,8 @@ async function main () {
       btp: fmt(m.btp),
       vsPwp: m.pwp / m.native,
       vsBtp: m.btp / m.native,
+      base: m.base === undefined ? undefined : fmt(m.base),
+      vsBase: m.base / m.native,
       medians: m
     })
     note(`${name}: ${JSON.stringify(times)}`)
@@ -147,7 +149,7 @@ async function main () {
   }
   if (want('many-wires')) {
     const pairs = 2000
-    const results = { native: [], pwp: [], btp: [] }
+    const results = Object.fromEntries(impls.map((impl) => [impl.short, []]))
     for (let r = 0; r < Math.max(3, opts.rounds - 2); r++) {
       for (let k = 0; k < impls.length; k++) {
         const impl = impls[(r + k) % impls.length]
@@ -166,17 +168,29 @@ async function main () {
       }
     }
     const kb = (m) => `${(m.rss / 1024).toFixed(1)} KiB RSS (heap ${(m.heap / 1024).toFixed(1)}, ext ${(m.external / 1024).toFixed(1)})`
-    rows.push({ name: `${pairs} wire pairs: memory per pair after gc`, native: kb(mem.native), pwp: kb(mem.pwp), btp: kb(mem.btp), vsPwp: mem.pwp.rss / mem.native.rss, vsBtp: mem.btp.rss / mem.native.rss })
+    rows.push({
+      name: `${pairs} wire pairs: memory per pair after gc`,
+      native: kb(mem.native),
+      pwp: kb(mem.pwp),
+      btp: kb(mem.btp),
+      vsPwp: mem.pwp.rss / mem.native.rss,
+      vsBtp: mem.btp.rss / mem.native.rss,
+      base: mem.base && kb(mem.base),
+      vsBase: mem.base && mem.base.rss / mem.native.rss
+    })
     note(`many-wires memory: ${JSON.stringify(mem)}`)
   }
 
   const cpu = os.cpus()[0].model.trim()
   console.log(`\n${native.name} vs ${reference.name} and ${btp.name}`)
   console.log(`${os.cpus().length} × ${cpu}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; medians of ${opts.rounds} rounds (reassembly ${opts.rounds + 2}), implementations alternating\n`)
-  console.log('| workload | peer-wire-native | peer-wire-protocol 0.7.1 | bittorrent-protocol 5.0.9 | native vs pwp | native vs btp |')
-  console.log('|---|---|---|---|---|---|')
+  const base = impls.find((i) => i.short === 'base')
+  console.log('| workload | peer-wire-native | peer-wire-protocol 0.7.1 | bittorrent-protocol 5.0.9 | native vs pwp | native vs btp |' +
+    (base ? ` ${base.name} | native vs it |` : ''))
+  console.log('|---|---|---|---|---|---|' + (base ? '---|---|' : ''))
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.native} | ${r.pwp} | ${r.btp} | ${r.vsPwp.toFixed(2)}× | ${r.vsBtp.toFixed(2)}× |`)
+    console.log(`| ${r.name} | ${r.native} | ${r.pwp} | ${r.btp} | ${r.vsPwp.toFixed(2)}× | ${r.vsBtp.toFixed(2)}× |` +
+      (base ? ` ${r.base} | ${r.vsBase.toFixed(2)}× |` : ''))
   }
   for (const line of floorNotes) console.log(`\nFloor, ${line}`)
   const tcp = rows.find((r) => r.ceiling)
