@@ -323,6 +323,14 @@ describe('peerPieces writes a program may make', () => {
     })
   }
 
+  test('util.inspect with showProxy, and util.format(\'%o\') (which sets it), show the same array inside the proxy', { skip: Impl === Ref && 'the reference is no proxy' }, () => {
+    const pp = wireAfter(Impl, [['bitfield', Buffer.from([0x40])], ['have', 12], ['named', 'note']]).peerPieces
+    const compact = (text) => text.replace(/\s+/g, '')
+    const shown = compact(util.inspect(wireAfter(Ref, [['bitfield', Buffer.from([0x40])], ['have', 12], ['named', 'note']]).peerPieces))
+    assert.ok(compact(util.inspect(pp, { showProxy: true })).startsWith(`Proxy[${shown},`))
+    assert.ok(util.format('%o', pp).includes('note: 4'))
+  })
+
   test('peerPieces.get(i) reads the bits: true where a have or a truthy write set them', { skip: Impl === Ref && 'the reference has no get()' }, () => {
     const wire = wireAfter(Impl, [['bitfield', Buffer.from([0x40])], ['have', 12]])
     const pp = wire.peerPieces

@@ -182,7 +182,7 @@ function internal (key) {
 // indexes can be shown.
 function inspectPieces (depth, options) {
   const bits = this[BITS]
-  const target = this[TARGET]
+  const target = this[TARGET] || this // this: the target itself under showProxy
   const limit = options.maxArrayLength >= 0 ? options.maxArrayLength : Infinity
   const copy = []
   for (const key of bits.keys(limit)) copy[key] = bits.value(Number(key))
