@@ -163,7 +163,7 @@ function reflect (pp, probe) {
     flat: () => pp.flat(),
     toSorted: () => pp.toSorted(),
     inspect: () => util.inspect(pp),
-    inspectShort: () => util.inspect(pp, { maxArrayLength: 3, breakLength: Infinity }),
+    inspectShort: () => [-1, 0, 1, 3, null].map((n) => util.inspect(pp, { maxArrayLength: n, breakLength: Infinity })),
     inspectNested: () => util.inspect({ a: { pp } }, { depth: 1 }),
     inspectDeep: () => util.inspect({ a: [pp] }, { compact: false }),
     inspectColors: () => util.inspect(pp, { colors: true }),

@@ -183,7 +183,7 @@ function internal (key) {
 function inspectPieces (depth, options) {
   const bits = this[BITS]
   const target = this[TARGET] || this // this: the target itself under showProxy
-  const limit = options.maxArrayLength >= 0 ? options.maxArrayLength : Infinity
+  const limit = typeof options.maxArrayLength === 'number' ? Math.max(0, options.maxArrayLength) : Infinity
   const copy = []
   for (const key of bits.keys(limit)) copy[key] = bits.value(Number(key))
   copy.length = bits.length
