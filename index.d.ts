@@ -11,15 +11,23 @@ import { Duplex, Readable } from 'stream';
 
 /**
  * Creates a new peer wire protocol stream. Can be called with or without `new`.
+ * The export's name is also the wire's type (as a class's would be), and
+ * `Wire.Wire` is the same type:
  *
  * @example
- * import pwp = require('peer-wire-native');
- * const wire = pwp();
- * socket.pipe(wire).pipe(socket);
+ * import Wire = require('peer-wire-native');
+ * function seed(socket: net.Socket): Wire {
+ *     const wire = new Wire(); // or Wire()
+ *     socket.pipe(wire).pipe(socket);
+ *     return wire;
+ * }
  */
-declare const wireProtocol: wireProtocol.WireProtocol;
+declare const Wire: Wire.WireProtocol;
 
-declare namespace wireProtocol {
+/** A peer wire protocol connection: the type of what the export makes. */
+type Wire = Wire.Wire;
+
+declare namespace Wire {
     /** The module export: a factory/constructor for {@link Wire} streams. */
     interface WireProtocol {
         /** Creates a new wire (calling without `new` is the same as with it). */
@@ -336,4 +344,4 @@ declare namespace wireProtocol {
     }
 }
 
-export = wireProtocol;
+export = Wire;

@@ -312,8 +312,9 @@ function smokeEsm (module) {
 
 // TypeScript against the installed typings, with @types/node from this
 // repository: a CommonJS file (`import = require`) and an ES module (`import
-// pwp from`), resolved through package.json "exports" (node16), each with a
-// mistake that must be caught (so the typings are really in use).
+// pwp from`), resolved through package.json "exports" (node16), each naming
+// the wire's type after the import and with a mistake that must be caught (so
+// the typings are really in use).
 function typesCheck (module) {
   const body = `
 const wire = pwp({ maxFrameLength: 1 << 20 })
@@ -321,8 +322,9 @@ const duplex: Duplex = wire
 wire.handshake(Buffer.alloc(20), Buffer.alloc(20), { dht: true })
 wire.on('have', (index: number) => { wire.request(index, 0, 16384, (err, block) => { if (!err && block) console.log(block.length) }) })
 const choking: boolean = wire.peerChoking
+const named: pwp = wire // the export's name is the wire's type
 duplex.end()
-console.log(choking)
+console.log(choking, named.amChoking)
 // @ts-expect-error a piece index is a number
 wire.have('7')
 `

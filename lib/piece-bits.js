@@ -9,14 +9,22 @@ const { U32 } = require('./checks.js')
 // true where a have set them, undefined elsewhere. Only indexes below the
 // largest bitfield a frame can carry (8 * (maxFrameLength - 1)) are kept: a
 // have beyond that is still emitted, but would cost memory for nothing.
+//
+// A program may also write the array (0.7.1's is a plain one): what the bits
+// cannot say (a value other than a boolean, false past the bitfield, a
+// deleted index inside it, an index past the kept ones) goes to `written`, a
+// Map made at the first such write; a have or a bitfield overwrites it as it
+// overwrites 0.7.1's array. The bits always hold each index's truthiness.
 function PieceBits (maxFrameLength) {
   this.bytes = EMPTY
   this.covered = 0 // indexes below this were set by a bitfield
   this.length = 0 // 0.7.1's array length: one past the highest index set
   // a bitfield message's body is its id byte, then the bits
   this.max = Math.min(8 * (maxFrameLength - 1), U32)
+  this.written = null // index -> value written by the program, or HOLE
 }
 const EMPTY = new Uint8Array(0)
+const HOLE = Symbol('hole')
 
 PieceBits.prototype.grow = function (size) {
   if (size <= this.bytes.length) return
@@ -32,24 +40,74 @@ PieceBits.prototype.has = function (i) {
   return i < 8 * this.bytes.length && (this.bytes[i >>> 3] & (128 >>> (i & 7))) !== 0
 }
 
+// Whether index i is set (an own property of 0.7.1's array).
+PieceBits.prototype.defined = function (i) {
+  if (this.written !== null && this.written.has(i)) return this.written.get(i) !== HOLE
+  return i < this.covered || this.has(i)
+}
+
 PieceBits.prototype.value = function (i) {
+  if (this.written !== null && this.written.has(i)) {
+    const value = this.written.get(i)
+    return value === HOLE ? undefined : value
+  }
   if (this.has(i)) return true
   return i < this.covered ? false : undefined
 }
 
+// The wire's write: a have (bit true). Indexes past the kept ones are dropped.
 PieceBits.prototype.set = function (i, bit) {
   if (i >= this.max) return
+  if (this.written !== null) this.written.delete(i)
   if (bit) {
     this.grow((i >>> 3) + 1)
     this.bytes[i >>> 3] |= 128 >>> (i & 7)
   } else {
     this.clear(i)
+    if (i >= this.covered) this.remember(i, false)
   }
   if (i >= this.length) this.length = i + 1
 }
 
+// The program's write, `peerPieces[i] = value`: kept whatever it is.
+PieceBits.prototype.write = function (i, value) {
+  if (i < this.max && (value === true || value === false)) return this.set(i, value)
+  if (i < this.max) {
+    if (value) this.set(i, true)
+    else this.clear(i)
+  }
+  this.remember(i, value)
+  if (i >= this.length) this.length = i + 1
+}
+
+PieceBits.prototype.remember = function (i, value) {
+  if (this.written === null) this.written = new Map()
+  this.written.set(i, value)
+}
+
+// `delete peerPieces[i]`: a hole, also inside a bitfield.
+PieceBits.prototype.remove = function (i) {
+  this.clear(i)
+  if (i < this.covered) this.remember(i, HOLE)
+  else if (this.written !== null) this.written.delete(i)
+}
+
 PieceBits.prototype.clear = function (i) {
   if (i < 8 * this.bytes.length) this.bytes[i >>> 3] &= ~(128 >>> (i & 7))
+}
+
+// `peerPieces.length = length`: shortening deletes every index from length.
+PieceBits.prototype.truncate = function (length) {
+  if (length < this.length) {
+    const bits = 8 * this.bytes.length
+    for (let j = length; j < Math.min(bits, 8 * Math.ceil(length / 8)); j++) this.clear(j)
+    if (length < bits) this.bytes.fill(0, Math.ceil(length / 8))
+    if (this.covered > length) this.covered = length
+    if (this.written !== null) {
+      for (const j of this.written.keys()) if (j >= length) this.written.delete(j)
+    }
+  }
+  this.length = length
 }
 
 PieceBits.prototype.setBitfield = function (buffer) {
@@ -59,69 +117,164 @@ PieceBits.prototype.setBitfield = function (buffer) {
   this.bytes.set(size === buffer.length ? buffer : buffer.subarray(0, size))
   if (bits > this.covered) this.covered = bits
   if (bits > this.length) this.length = bits
+  if (this.written !== null) {
+    for (const j of this.written.keys()) if (j < bits) this.written.delete(j)
+  }
+}
+
+// The set indexes in ascending order, at most `limit` of them, as strings.
+PieceBits.prototype.keys = function (limit = Infinity) {
+  const keys = []
+  const end = Math.min(this.length, Math.max(this.covered, 8 * this.bytes.length))
+  for (let i = 0; i < end && keys.length < limit; i++) {
+    if (this.defined(i)) keys.push(String(i))
+  }
+  if (this.written !== null && keys.length < limit) {
+    const past = []
+    for (const [j, value] of this.written) if (j >= end && value !== HOLE) past.push(j)
+    past.sort((a, b) => a - b)
+    for (let k = 0; k < past.length && keys.length < limit; k++) keys.push(String(past[k]))
+  }
+  return keys
 }
 
 // wire.peerPieces: 0.7.1's array of booleans, read and written by index
 // (`peerPieces[i]`), with `length` and the Array methods, stored as bits.
 // `peerPieces.get(i)` is the fast way to ask (no proxy trap per index).
 const BITS = Symbol('peer-wire-native.pieceBits')
+const TARGET = Symbol('peer-wire-native.target')
 function indexOf (key) {
   if (typeof key !== 'string') return -1
   const c = key.charCodeAt(0)
   if (c < 48 || c > 57) return -1
   const i = Number(key)
-  return i <= U32 - 1 && String(i) === key ? i : -1
+  return i >>> 0 === i && i < U32 && String(i) === key ? i : -1
 }
+const INSPECT = util.inspect.custom
 const piecesMethods = {
   get (i) {
-    return this[BITS].has(i)
+    const bits = this[BITS]
+    return bits.written === null ? bits.has(i) : !!bits.value(i)
   }
 }
-// util.inspect looks at a proxy's target, so this sits on the target.
-function inspectPieces (depth, options, inspect) {
-  const bits = this[BITS]
-  const shown = []
-  for (let i = 0; i < Math.min(bits.length, 100); i++) shown.push(bits.value(i))
-  if (bits.length > 100) shown.push(`... ${bits.length - 100} more`)
-  return `PeerPieces(${bits.length}) ${inspect(shown, options)}`
+// `peerPieces.length = value`, as an Array takes it.
+function setLength (bits, value) {
+  const length = Number(value)
+  if (length >>> 0 !== length) throw new RangeError('Invalid array length')
+  bits.truncate(length)
 }
+// A descriptor an Array index can take without becoming read-only, hidden or
+// fixed (those the bits cannot keep): a data property, writable, enumerable
+// and configurable (each given as true, or left out for an existing index).
+function plainIndex (desc, exists) {
+  if ('get' in desc || 'set' in desc) return false
+  for (const attribute of ['writable', 'enumerable', 'configurable']) {
+    if (desc[attribute] === false || (!exists && desc[attribute] !== true)) return false
+  }
+  return true
+}
+function internal (key) {
+  return key === BITS || key === INSPECT
+}
+// util.inspect looks at a proxy's target, so this sits on the target; it
+// hands util.inspect a plain sparse Array holding what 0.7.1's would, so that
+// the output is the same in every format. Only the first maxArrayLength set
+// indexes can be shown.
+function inspectPieces (depth, options) {
+  const bits = this[BITS]
+  const target = this[TARGET] || this // this: the target itself under showProxy
+  const limit = typeof options.maxArrayLength === 'number' ? Math.max(0, options.maxArrayLength) : Infinity
+  const copy = []
+  for (const key of bits.keys(limit)) copy[key] = bits.value(Number(key))
+  copy.length = bits.length
+  for (const key of Reflect.ownKeys(target)) {
+    if (key !== 'length' && !internal(key)) Object.defineProperty(copy, key, Reflect.getOwnPropertyDescriptor(target, key))
+  }
+  return copy
+}
+// Every trap answers from the bits for an index and for 'length', and hides
+// the two symbols the target holds; other keys go to the target. Proxy
+// invariants: the target's own 'length' is non-configurable and writable, so
+// it is always listed and described as non-configurable, but its value may
+// differ from the target's (which stays 0); the target has no index of its
+// own; and it stays extensible (preventExtensions is refused), so that keys
+// it holds may go unlisted.
 const piecesHandler = {
   get (target, key, receiver) {
     const i = indexOf(key)
     if (i >= 0) return target[BITS].value(i)
     if (key === 'length') return target[BITS].length
     if (Object.prototype.hasOwnProperty.call(piecesMethods, key)) return piecesMethods[key]
+    if (key === INSPECT) return undefined
+    if (key === TARGET) return target
     return Reflect.get(target, key, receiver)
   },
   set (target, key, value, receiver) {
     const i = indexOf(key)
     if (i >= 0) {
-      target[BITS].set(i, !!value)
+      target[BITS].write(i, value)
       return true
     }
     if (key === 'length') {
-      const bits = target[BITS]
-      const length = Number(value)
-      if (!(length >= 0 && length <= U32)) return false
-      for (let j = length; j < Math.min(bits.length, 8 * bits.bytes.length); j++) bits.set(j, false)
-      bits.length = length
-      if (bits.covered > length) bits.covered = length
+      setLength(target[BITS], value)
       return true
     }
+    if (internal(key)) return false
     return Reflect.set(target, key, value, receiver)
   },
   has (target, key) {
     const i = indexOf(key)
-    if (i >= 0) return target[BITS].value(i) !== undefined
+    if (i >= 0) return target[BITS].defined(i)
+    if (internal(key)) return false
     return Reflect.has(target, key)
   },
   deleteProperty (target, key) {
     const i = indexOf(key)
     if (i >= 0) {
-      target[BITS].clear(i)
+      target[BITS].remove(i)
       return true
     }
+    if (internal(key)) return false
     return Reflect.deleteProperty(target, key)
+  },
+  ownKeys (target) {
+    const keys = target[BITS].keys()
+    keys.push('length')
+    for (const key of Reflect.ownKeys(target)) {
+      if (key !== 'length' && !internal(key)) keys.push(key)
+    }
+    return keys
+  },
+  getOwnPropertyDescriptor (target, key) {
+    const i = indexOf(key)
+    if (i >= 0) {
+      const bits = target[BITS]
+      if (!bits.defined(i)) return undefined
+      return { value: bits.value(i), writable: true, enumerable: true, configurable: true }
+    }
+    if (key === 'length') return { value: target[BITS].length, writable: true, enumerable: false, configurable: false }
+    if (internal(key)) return undefined
+    return Reflect.getOwnPropertyDescriptor(target, key)
+  },
+  defineProperty (target, key, desc) {
+    const i = indexOf(key)
+    if (i >= 0) {
+      const bits = target[BITS]
+      const exists = bits.defined(i)
+      if (!plainIndex(desc, exists)) return false
+      bits.write(i, 'value' in desc ? desc.value : bits.value(i))
+      return true
+    }
+    if (key === 'length') {
+      if ('get' in desc || 'set' in desc || desc.configurable || desc.enumerable || desc.writable === false) return false
+      if ('value' in desc) setLength(target[BITS], desc.value)
+      return true
+    }
+    if (internal(key)) return false
+    return Reflect.defineProperty(target, key, desc)
+  },
+  preventExtensions () {
+    return false
   }
 }
 // The proxy's target: an Array (so that Array.isArray() holds) holding the
@@ -130,7 +283,7 @@ const piecesHandler = {
 function peerPieces (bits) {
   const target = []
   target[BITS] = bits
-  target[util.inspect.custom] = inspectPieces
+  target[INSPECT] = inspectPieces
   return new Proxy(target, piecesHandler)
 }
 
