@@ -20,6 +20,7 @@ const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
 const { readLimits } = require('./lib/options.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
+const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
 
 const {
   KIND_KEEP_ALIVE,
@@ -90,6 +91,7 @@ function Wire (opts) {
   this._closed = false
   this._timeout = 0
   this._ontimeout = null // made by the first _updateTimeout that arms a timer
+  this._ext = null // BEP 10: HANDSHAKEN, or the Extensions of the first use()
 
   this.on('finish', onfinish)
 }
@@ -113,6 +115,8 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
     throw new RangeError(`infoHash and peerId MUST have length ${ID_LENGTH}`)
   }
   this._sender.handshake(infoHash, peerId, extensions && extensions.dht)
+  if (this._ext instanceof Extensions) this._ext.onHandshakeSent()
+  else this._ext = HANDSHAKEN
 }
 
 Wire.prototype.choke = function () {
@@ -186,11 +190,33 @@ Wire.prototype.cancel = function (i, offset, length) {
 }
 
 Wire.prototype.extended = function (id, msg) {
+  if (typeof id === 'string') { // BEP 10, by name (see use): the peer's id for it; any view sent as it is
+    id = idOf(this._ext, id)
+    if (ArrayBuffer.isView(msg) && !isBytes(msg)) msg = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)
+  }
   checkUint('id', id, 255)
   // A Buffer is copied, as 0.7.1 does (the caller may reuse it at once);
   // anything else is bencoded.
   if (isBytes(msg)) this._sender.sendCopy(ID_EXTENDED, id, 0, msg)
   else this._sender.send(ID_EXTENDED, id, 0, bencode(msg))
+}
+
+// BEP 10 extensions, as bittorrent-protocol's (lib/extensions.js).
+Wire.prototype.use = function (Extension) {
+  this._extensions().use(Extension)
+}
+
+Wire.prototype._extensions = function () {
+  if (!(this._ext instanceof Extensions)) this._ext = new Extensions(this, this._ext === HANDSHAKEN)
+  return this._ext
+}
+
+// btp's state properties; the first read makes the state (not a use()).
+for (const name of ['extendedMapping', 'extendedHandshake', 'peerExtendedMapping', 'peerExtendedHandshake']) {
+  Object.defineProperty(Wire.prototype, name, {
+    get () { return this._extensions()[name] },
+    set (value) { this._extensions()[name] = value }
+  })
 }
 
 Wire.prototype.port = function (port) {
@@ -233,6 +259,7 @@ Wire.prototype.destroy = function () {
 Wire.prototype._onhandshake = function (infoHash, peerId, extensions) {
   this.peerExtensions = extensions
   this.emit('handshake', infoHash, peerId, extensions)
+  if (this._ext instanceof Extensions && !this._closed) this._ext.onPeerHandshake(infoHash, peerId, extensions)
 }
 
 Wire.prototype._onkeepalive = function () {
@@ -310,6 +337,10 @@ Wire.prototype._onport = function (port) {
 }
 
 Wire.prototype._onextended = function (id, ext) {
+  if (this._ext instanceof Extensions) {
+    this._ext.onExtended(id, ext)
+    if (this._closed) return // by a hook: no event follows 'close'
+  }
   this.emit('extended', id, ext)
 }
 
