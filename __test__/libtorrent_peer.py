@@ -17,6 +17,10 @@ discovery, UPnP, NAT-PMP and uTP off, no trackers and plaintext connections.
       downloads from the peer at HOST:PORT into SAVE_PATH; prints JSON lines
       and exits 0 after {"event": "finished"}, 1 on a hash failure, a ban,
       the peer going away or the deadline.
+  magnet INFO_HASH SAVE_PATH HOST:PORT
+      the same, given only the torrent's v1 info hash (a magnet link): the
+      metadata must come from the peer (ut_metadata); prints
+      {"event": "metadata", ...} when libtorrent has it, then as leech.
 
 Every command exits by itself after --deadline seconds (default 50) and when
 its standard input closes, so a test that dies never leaves it behind.
@@ -139,6 +143,18 @@ def seed(args):
 
 def leech(args):
     ses, handle = start(args)
+    download(args, ses, handle)
+
+
+def magnet(args):
+    ses = lt.session(settings())
+    atp = lt.parse_magnet_uri('magnet:?xt=urn:btih:%s' % args.info_hash)
+    atp.save_path = os.path.abspath(args.save_path)
+    handle = ses.add_torrent(atp)
+    download(args, ses, handle)
+
+
+def download(args, ses, handle):
     host, port = args.peer.rsplit(':', 1)
     emit(event='listening', port=ses.listen_port(), version=lt.__version__)
     deadline = time.monotonic() + args.deadline
@@ -146,8 +162,8 @@ def leech(args):
     hash_failures = 0
     while time.monotonic() < deadline:
         st = handle.status()
-        if not connected and st.state in (lt.torrent_status.downloading, lt.torrent_status.seeding,
-                                           lt.torrent_status.finished):
+        if not connected and st.state in (lt.torrent_status.downloading_metadata, lt.torrent_status.downloading,
+                                           lt.torrent_status.seeding, lt.torrent_status.finished):
             handle.connect_peer((host, int(port)))
             connected = True
             emit(event='connecting', peer=args.peer)
@@ -168,7 +184,14 @@ def leech(args):
             done(0)
         ses.wait_for_alert(100)
         for a in ses.pop_alerts():
-            if isinstance(a, lt.hash_failed_alert):
+            if isinstance(a, lt.metadata_received_alert):
+                ti = handle.torrent_file()
+                emit(event='metadata', info_hash=str(ti.info_hashes().v1), name=ti.name(),
+                     num_pieces=ti.num_pieces(), metadata_size=ti.metadata_size())
+            elif isinstance(a, lt.metadata_failed_alert):
+                emit(event='error', message=a.message())
+                done(1)
+            elif isinstance(a, lt.hash_failed_alert):
                 hash_failures += 1
                 emit(event='hash_failed', piece=a.piece_index, message=a.message())
             elif isinstance(a, lt.peer_ban_alert):
@@ -189,8 +212,9 @@ def leech(args):
                 emit(event='error', message=a.message())
                 done(1)
     st = handle.status()
-    emit(event='error', message='deadline of %s s reached with %d of %d pieces'
-         % (args.deadline, st.num_pieces, handle.torrent_file().num_pieces()))
+    ti = handle.torrent_file()  # None while a magnet's metadata is missing
+    emit(event='error', message='deadline of %s s reached with %d of %s pieces'
+         % (args.deadline, st.num_pieces, ti.num_pieces() if ti else 'unknown'))
     done(1)
 
 
@@ -210,12 +234,16 @@ def main():
     p.add_argument('torrent')
     p.add_argument('save_path')
     p.add_argument('peer')
+    p = sub.add_parser('magnet')
+    p.add_argument('info_hash')
+    p.add_argument('save_path')
+    p.add_argument('peer')
     args = parser.parse_args()
     if args.command == 'create':
         create(args)
         return
     exit_on_stdin_close()
-    {'seed': seed, 'leech': leech}[args.command](args)
+    {'seed': seed, 'leech': leech, 'magnet': magnet}[args.command](args)
 
 
 if __name__ == '__main__':
