@@ -84,6 +84,38 @@ declare namespace Wire {
         dht?: boolean;
     }
 
+    /**
+     * A BEP 10 extension as `wire.use()` takes it (bittorrent-protocol's contract:
+     * ut_metadata, ut_pex, … work unmodified): a class whose prototype names the
+     * extension, made with the wire. Every hook is optional.
+     */
+    interface Extension {
+        /** The extension's name, as in the `m` dictionary of the extended handshake (`'ut_metadata'`). */
+        readonly name: string;
+        /** The peer's handshake arrived: its info hash and peer id as lowercase hex strings. */
+        onHandshake?(infoHash: string, peerId: string, extensions: Extensions): void;
+        /** The peer's extended handshake arrived and its `m` names this extension with a non-zero id. */
+        onExtendedHandshake?(handshake: ExtendedHandshake): void;
+        /** The peer sent a message to this extension's id (the payload after the id byte). */
+        onMessage?(payload: Buffer): void;
+    }
+
+    /** What `wire.use()` takes: an {@link Extension} class, made with `new Extension(wire)`. */
+    interface ExtensionConstructor<E extends Extension = Extension> {
+        new (wire: Wire): E;
+        readonly prototype: { readonly name: string };
+    }
+
+    /**
+     * An extended handshake, decoded: byte strings are Buffers, integers numbers,
+     * lists arrays, dictionaries objects with string keys.
+     */
+    interface ExtendedHandshake {
+        /** Extension names and the ids to send them with (0: not supported). */
+        m?: Record<string, number>;
+        [key: string]: unknown;
+    }
+
     /** Called when a request we sent completes: with the block, or with an error. */
     type RequestCallback = (err: Error | null, block?: Buffer | null) => void;
 
@@ -286,6 +318,31 @@ declare namespace Wire {
          * sent as is; anything else is bencoded first.
          */
         extended(id: number, message: Uint8Array | Record<string, unknown> | unknown[] | string | number): void;
+        /**
+         * Sends a message to the peer's extension `name` (BEP 10), with the id the
+         * peer gave it in its extended handshake. A Uint8Array or any other
+         * ArrayBuffer view is sent as is; anything else is bencoded first. Throws
+         * `Error('Unrecognized extension: NAME')` if the peer did not name it (or
+         * gave it id 0).
+         */
+        extended(name: string, message: ArrayBufferView | Record<string, unknown> | unknown[] | string | number): void;
+        /**
+         * Uses a BEP 10 extension (bittorrent-protocol's `use()`): makes
+         * `new Extension(wire)`, gives it our next id (1, 2, … in call order) and
+         * keeps it as `wire[name]`. Once it is called, our extended handshake
+         * (`extendedHandshake` and `m`) is sent when both handshakes are done.
+         * Throws if the prototype has no `name`, or the name is a property of the
+         * wire already.
+         */
+        use(Extension: ExtensionConstructor): void;
+        /** Our extensions: our id -> name (`{ 1: 'ut_metadata' }`). */
+        extendedMapping: Record<number, string>;
+        /** The extended handshake we send, without `m` (added from `extendedMapping`); extensions may add to it. */
+        extendedHandshake: Record<string, unknown>;
+        /** The peer's extended handshake, as decoded (`{}` until it arrives, decoded only once `use()` was called). */
+        peerExtendedHandshake: ExtendedHandshake;
+        /** The peer's extensions: name -> the id to send them with (0: not supported). */
+        peerExtendedMapping: Record<string, number>;
         /** Sends our DHT port. */
         port(port: number): void;
         /** Starts (default) or, with `false`, stops sending a keep-alive every 60 seconds. */

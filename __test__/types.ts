@@ -265,8 +265,8 @@ wire.bitfield([1, 0, 1]);
 wire.port('6881');
 // @ts-expect-error cancel needs index, offset, length
 wire.cancel(0, 0);
-// @ts-expect-error extended message id is a number
-wire.extended('ut_metadata', {});
+// @ts-expect-error an extended message goes to a numeric id or an extension's name
+wire.extended(true, {});
 // @ts-expect-error amChoking is a boolean
 wire.amChoking = 'yes';
 // @ts-expect-error uploaded is a number
@@ -354,3 +354,54 @@ wire.on('handshake', (infoHash) => {
     // @ts-expect-error infoHash is a Buffer, not a string
     infoHash.toUpperCase();
 });
+
+// ---------------------------------------------------------------------------
+// BEP 10 extensions: use(), the hooks, extended(name, ...), the state.
+
+class Echo implements pwp.Extension {
+    get name(): string {
+        return 'ut_echo';
+    }
+    constructor(readonly wire: Wire) {
+        wire.extendedHandshake.echo_version = 1;
+    }
+    onHandshake(infoHash: string, peerId: string, extensions: Extensions): void {
+        console.log(infoHash.toLowerCase(), peerId, extensions.extended);
+    }
+    onExtendedHandshake(handshake: pwp.ExtendedHandshake): void {
+        if (handshake.m && handshake.m.ut_echo) this.wire.extended('ut_echo', { hello: 1 });
+    }
+    onMessage(payload: Buffer): void {
+        this.wire.extended('ut_echo', payload);
+    }
+}
+const extWire = pwp();
+extWire.use(Echo);
+const ctor: pwp.ExtensionConstructor = Echo;
+extWire.use(ctor);
+// a class with hooks only (JS modules set prototype.name); typed as the JS modules are
+class Hooks {
+    onMessage(payload: Buffer): void {
+        void payload;
+    }
+}
+(Hooks.prototype as unknown as { name: string }).name = 'ut_hooks';
+extWire.use(Hooks as unknown as pwp.ExtensionConstructor);
+const ourName: string = extWire.extendedMapping[1];
+const theirId: number = extWire.peerExtendedMapping.ut_echo;
+const size: unknown = extWire.peerExtendedHandshake.metadata_size;
+extWire.extendedHandshake.v = 'peer-wire-native';
+extWire.extended('ut_echo', new Uint8Array([1, 2]));
+extWire.extended('ut_echo', new DataView(new ArrayBuffer(2)));
+extWire.extended(3, { msg_type: 0, piece: 0 });
+void ourName;
+void theirId;
+void size;
+// @ts-expect-error an extension needs a name
+const nameless: pwp.Extension = { onMessage() {} };
+// @ts-expect-error use() takes the class, not an instance
+extWire.use(new Echo(extWire));
+// @ts-expect-error onHandshake gets hex strings, not Buffers
+const wrongHook: pwp.Extension = { name: 'x', onHandshake(infoHash: Buffer) {} };
+void nameless;
+void wrongHook;
