@@ -17,6 +17,9 @@
 //! | bitfield | | | payload at | payload length |
 //! | piece | index | offset | block at | block length |
 //! | extended | extended id | | payload at | payload length |
+//! | suggest, allowed-fast | index | | body at | body length (5) |
+//! | have-all, have-none | | | body at | body length (1) |
+//! | reject | index | offset | length | body at ([`REJECT_BODY_LEN`] bytes) |
 //! | [`KIND_UNKNOWN`] | | | body at | body length (id byte included) |
 //! | [`KIND_HANDSHAKE`] | DHT bit | extension bit | info hash at | peer id at |
 //! | [`KIND_KEEP_ALIVE`], [`KIND_ERROR`] | | | | |
@@ -29,6 +32,13 @@
 //! caller gathers the block itself, straight into the buffer it hands the
 //! application, and calls again after it. The violation behind a
 //! [`KIND_ERROR`] record is taken with [`Receiver::take_error`].
+//!
+//! The fast messages (BEP 6, ids 13 to 17) come as such only from a peer
+//! whose handshake set the fast bit; from any other they are
+//! [`KIND_UNKNOWN`] records, as today. Their records also point at their
+//! body (id byte included, as a [`KIND_UNKNOWN`] record's), so that a wire
+//! that did not ask for fast itself can hand it on as an unknown message,
+//! as peer-wire-protocol 0.7.1 does.
 //!
 //! **Bytes out: ops.** [`encode_ops`] encodes a queue of [`OP_WORDS`]-word
 //! ops `[kind, a, b, c]` into one output buffer: a fixed-size message, the
@@ -71,6 +81,9 @@ pub const FLAG_SPLIT: u32 = 0x200;
 pub const OP_INLINE: u32 = 0x1000;
 /// Most bytes one op without inline payload encodes to (a request).
 pub const MAX_OP_LEN: usize = MAX_HEADER_LEN;
+/// Length of a reject message's body (id byte included), which its record
+/// does not carry: the rest of the record is the request it rejects.
+pub const REJECT_BODY_LEN: u32 = MessageId::Reject.fixed_len() as u32;
 /// Longest payload a message can carry: its 32-bit length prefix counts the
 /// largest header's id byte and fixed fields too (a piece's 9).
 pub const MAX_PAYLOAD_LEN: u32 = u32::MAX - 13;
@@ -246,6 +259,18 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_S
                 }
                 Message::Cancel(r) => [id(MessageId::Cancel), r.piece, r.offset, r.length, 0],
                 Message::Port(port) => [id(MessageId::Port), port as u32, 0, 0, 0],
+                // The fast messages: their fields, and where their body lies.
+                Message::Suggest(index) => {
+                    let len = MessageId::Suggest.fixed_len() as u32;
+                    [id(MessageId::Suggest), index, 0, base, len]
+                }
+                Message::HaveAll => [id(MessageId::HaveAll), 0, 0, base, 1],
+                Message::HaveNone => [id(MessageId::HaveNone), 0, 0, base, 1],
+                Message::Reject(r) => [id(MessageId::Reject), r.piece, r.offset, r.length, base],
+                Message::AllowedFast(index) => {
+                    let len = MessageId::AllowedFast.fixed_len() as u32;
+                    [id(MessageId::AllowedFast), index, 0, base, len]
+                }
                 Message::Extended { id: ext, .. } => {
                     [id(MessageId::Extended), ext as u32, 0, at, len]
                 }
@@ -286,6 +311,11 @@ fn op_message(kind: u32, a: u32, b: u32, c: u32) -> Result<(Message<()>, usize),
         MessageId::Port => fixed(Message::Port(
             u16::try_from(a).map_err(|_| BatchError::PortRange)?,
         )),
+        MessageId::Suggest => fixed(Message::Suggest(a)),
+        MessageId::HaveAll => fixed(Message::HaveAll),
+        MessageId::HaveNone => fixed(Message::HaveNone),
+        MessageId::Reject => fixed(Message::Reject(Request::new(a, b, c))),
+        MessageId::AllowedFast => fixed(Message::AllowedFast(a)),
         MessageId::Bitfield => payload(Message::Bitfield(())),
         MessageId::Piece => payload(Message::Piece {
             piece: a,

@@ -15,9 +15,13 @@
 //! which takes the block's bytes itself and resumes decoding after them. The
 //! Node binding uses this so that a block trickling in is copied once, into
 //! the buffer the application receives, without a native call per chunk.
+//!
+//! Messages are read as the peer's handshake allows
+//! ([`Message::decode_from`]): the fast messages (ids 13 to 17) only after a
+//! handshake that set the fast bit, else they are unknown ids of any length.
 
 use super::error::DecodeError;
-use super::handshake::{Handshake, HANDSHAKE_LEN};
+use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
 use super::message::{piece_head, Message, MessageId, LENGTH_PREFIX_LEN};
 
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
@@ -120,6 +124,8 @@ pub struct Decoder {
     failed: Option<DecodeError>,
     max_frame_len: u32,
     split_pieces: bool,
+    /// What the peer's handshake set: which ids it can send.
+    peer: Extensions,
 }
 
 impl Default for Decoder {
@@ -139,6 +145,7 @@ impl Decoder {
             failed: None,
             max_frame_len,
             split_pieces: false,
+            peer: Extensions::default(),
         }
     }
 
@@ -202,8 +209,9 @@ impl Decoder {
                 Ok(Step::Continue) => continue,
                 Ok(Step::Frame(kind, origin)) => (kind, origin),
                 Ok(Step::Body(origin, len)) => {
+                    let peer = self.peer;
                     let body = self.unit(input, origin, len);
-                    let message = Message::decode(body).expect("validated by read_body");
+                    let message = Message::decode_from(body, peer).expect("validated by read_body");
                     (FrameKind::Message(message), origin)
                 }
             };
@@ -219,6 +227,7 @@ impl Decoder {
         };
         let bytes = self.unit(input, origin, HANDSHAKE_LEN);
         let hs = Handshake::decode(bytes.try_into().expect("a whole handshake"))?;
+        self.peer = hs.extensions();
         self.finish_unit(origin);
         Ok(Step::Frame(FrameKind::Handshake(hs), origin))
     }
@@ -259,7 +268,7 @@ impl Decoder {
         let Some(origin) = self.gather(need, input, pos) else {
             return Ok(Step::NeedMore);
         };
-        Message::validate(self.unit(input, origin, need))?;
+        Message::validate_from(self.unit(input, origin, need), self.peer)?;
         self.finish_unit(origin);
         Ok(Step::Body(origin, need))
     }
