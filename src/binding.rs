@@ -41,6 +41,15 @@ pub const FLAG_SPLIT: u32 = batch::FLAG_SPLIT;
 #[napi]
 pub const OP_INLINE: u32 = batch::OP_INLINE;
 #[napi]
+pub const HANDSHAKE_DHT: u32 = batch::HANDSHAKE_DHT;
+#[napi]
+pub const HANDSHAKE_EXTENDED: u32 = batch::HANDSHAKE_EXTENDED;
+#[napi]
+pub const HANDSHAKE_FAST: u32 = batch::HANDSHAKE_FAST;
+/// Length of a reject message's body (id byte included), at its record's `d`.
+#[napi]
+pub const REJECT_BODY_LENGTH: u32 = batch::REJECT_BODY_LEN;
+#[napi]
 pub const MAX_OP_LENGTH: u32 = batch::MAX_OP_LEN as u32;
 #[napi]
 pub const MAX_PAYLOAD_LENGTH: u32 = batch::MAX_PAYLOAD_LEN;
@@ -73,6 +82,16 @@ pub const ID_PIECE: u32 = MessageId::Piece as u32;
 pub const ID_CANCEL: u32 = MessageId::Cancel as u32;
 #[napi]
 pub const ID_PORT: u32 = MessageId::Port as u32;
+#[napi]
+pub const ID_SUGGEST: u32 = MessageId::Suggest as u32;
+#[napi]
+pub const ID_HAVE_ALL: u32 = MessageId::HaveAll as u32;
+#[napi]
+pub const ID_HAVE_NONE: u32 = MessageId::HaveNone as u32;
+#[napi]
+pub const ID_REJECT: u32 = MessageId::Reject as u32;
+#[napi]
+pub const ID_ALLOWED_FAST: u32 = MessageId::AllowedFast as u32;
 #[napi]
 pub const ID_EXTENDED: u32 = MessageId::Extended as u32;
 
@@ -122,6 +141,13 @@ pub fn receiver_receive<'env>(
         .map_err(caller_error)?
         .map(|bytes| BufferSlice::copy_from(env, bytes))
         .transpose()
+}
+
+/// Tells the receiver whether our handshake set the fast bit (BEP 6): the
+/// fast messages come as such only when the peer's did too.
+#[napi]
+pub fn receiver_set_fast(receiver: &mut External<Receiver>, fast: bool) {
+    receiver.set_fast(fast);
 }
 
 /// The violation behind a `KIND_ERROR` record.

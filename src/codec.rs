@@ -6,8 +6,10 @@
 //! frame limit and each id's length are the ones [`crate::protocol`]'s
 //! [`Decoder`](crate::protocol::Decoder) applies, called from here. A
 //! payload is not copied: it is a [`Bytes`] slice of the read buffer. Like
-//! the decoder, it reads the fast messages (ids 13 to 17) as such only from
-//! a peer whose handshake set the fast bit ([`Message::decode_from`]).
+//! the decoder, it reads the fast messages (ids 13 to 17) as such only when
+//! both handshakes set the fast bit ([`Message::decode_from`]): the peer's,
+//! as decoded, and ours, as encoded by this codec (or told with
+//! [`PeerCodec::set_fast`]).
 
 use std::io;
 
@@ -49,6 +51,8 @@ pub struct PeerCodec {
     max_frame_len: u32,
     /// What the peer's handshake set, once it has arrived.
     peer: Option<Extensions>,
+    /// What our handshake set (only `fast` is read).
+    ours: Extensions,
     failed: Option<DecodeError>,
 }
 
@@ -66,8 +70,15 @@ impl PeerCodec {
         PeerCodec {
             max_frame_len,
             peer: None,
+            ours: Extensions::default(),
             failed: None,
         }
+    }
+
+    /// Whether our side's handshake set the fast bit, for a handshake not
+    /// sent through this codec (one sent through it sets this itself).
+    pub fn set_fast(&mut self, fast: bool) {
+        self.ours.fast = fast;
     }
 
     fn read_handshake(&mut self, src: &mut BytesMut) -> Result<Option<PeerFrame>, DecodeError> {
@@ -85,7 +96,7 @@ impl PeerCodec {
 
     fn read_message(
         &mut self,
-        peer: Extensions,
+        negotiated: Extensions,
         src: &mut BytesMut,
     ) -> Result<Option<PeerFrame>, DecodeError> {
         let Some(prefix) = src.get(..LENGTH_PREFIX_LEN) else {
@@ -102,7 +113,8 @@ impl PeerCodec {
         }
         src.advance(LENGTH_PREFIX_LEN);
         let body = src.split_to(body_len).freeze();
-        let message = Message::decode_from(&body, peer)?.map(|payload| body.slice_ref(payload));
+        let message =
+            Message::decode_from(&body, negotiated)?.map(|payload| body.slice_ref(payload));
         Ok(Some(PeerFrame::Message(message)))
     }
 }
@@ -116,7 +128,7 @@ impl codec::Decoder for PeerCodec {
             return Err(err.clone().into());
         }
         let read = match self.peer {
-            Some(peer) => self.read_message(peer, src),
+            Some(peer) => self.read_message(peer.both(self.ours), src),
             None => self.read_handshake(src),
         };
         read.map_err(|err| {
@@ -132,6 +144,7 @@ impl codec::Encoder<Handshake> for PeerCodec {
     fn encode(&mut self, hs: Handshake, dst: &mut BytesMut) -> Result<(), CodecError> {
         dst.reserve(HANDSHAKE_LEN);
         hs.encode(dst);
+        self.ours = hs.extensions();
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use bytes::BufMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::codec::{Decoder as _, Framed};
+use tokio_util::codec::{Decoder as _, Encoder as _, Framed};
 
 use super::*;
 use crate::protocol::Request;
@@ -229,25 +229,30 @@ fn a_length_prefix_alone_reserves_at_most_a_mebibyte() {
     assert!(src.capacity() <= 4 + RESERVE_AHEAD, "{}", src.capacity());
 }
 
-/// The decoder's rule for the fast messages, followed: typed from a peer
-/// whose handshake set the fast bit, unknown ids of any length from others.
+/// The decoder's rule for the fast messages, followed: typed when both
+/// handshakes set the fast bit (ours seen as the codec encodes it),
+/// unknown ids of any length otherwise.
 #[test]
-fn fast_messages_follow_the_peers_handshake() {
+fn fast_messages_follow_both_handshakes() {
     let frames: [&[u8]; 3] = [
         &[0, 0, 0, 5, 17, 0, 0, 0, 9],
         &[0, 0, 0, 1, 14],
         &[0, 0, 0, 3, 13, 0, 1],
     ];
-    for fast in [false, true] {
+    for (peer_fast, ours_fast) in [(false, true), (true, false), (true, true)] {
+        let fast = peer_fast && ours_fast;
         let mut src = BytesMut::new();
         Handshake::new([1; 20], [2; 20], false)
-            .with_fast(fast)
+            .with_fast(peer_fast)
             .encode(&mut src);
         for frame in frames {
             src.put_slice(frame);
         }
         let mut codec = PeerCodec::default();
         codec.decode(&mut src).unwrap();
+        // Our answer, through the codec: it notes the fast bit.
+        let ours = Handshake::new([1; 20], [3; 20], false).with_fast(ours_fast);
+        codec.encode(ours, &mut BytesMut::new()).unwrap();
         let mut next = || match codec.decode(&mut src) {
             Ok(Some(PeerFrame::Message(m))) => Ok(m.map(|p| p.to_vec())),
             Ok(other) => panic!("expected a message, got {other:?}"),

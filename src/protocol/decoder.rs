@@ -16,9 +16,10 @@
 //! Node binding uses this so that a block trickling in is copied once, into
 //! the buffer the application receives, without a native call per chunk.
 //!
-//! Messages are read as the peer's handshake allows
-//! ([`Message::decode_from`]): the fast messages (ids 13 to 17) only after a
-//! handshake that set the fast bit, else they are unknown ids of any length.
+//! Messages are read as the two handshakes allow ([`Message::decode_from`]):
+//! the fast messages (ids 13 to 17) only when the peer's handshake and ours
+//! ([`Decoder::set_fast`]) both set the fast bit; else they are unknown ids
+//! of any length, as peer-wire-protocol 0.7.1 reads them.
 
 use super::error::DecodeError;
 use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
@@ -124,8 +125,10 @@ pub struct Decoder {
     failed: Option<DecodeError>,
     max_frame_len: u32,
     split_pieces: bool,
-    /// What the peer's handshake set: which ids it can send.
+    /// What the peer's handshake set.
     peer: Extensions,
+    /// What our handshake set (only `fast` is read).
+    ours: Extensions,
 }
 
 impl Default for Decoder {
@@ -146,6 +149,7 @@ impl Decoder {
             max_frame_len,
             split_pieces: false,
             peer: Extensions::default(),
+            ours: Extensions::default(),
         }
     }
 
@@ -158,6 +162,21 @@ impl Decoder {
     /// caller instead of gathering it (see [`FrameKind::PieceStart`]).
     pub fn set_split_pieces(&mut self, split: bool) {
         self.split_pieces = split;
+    }
+
+    /// Whether our side's handshake set the fast bit (BEP 6). The fast
+    /// messages are read as such only when the peer's handshake set it too;
+    /// off by default, so ids 13 to 17 are unknown messages. Set it before
+    /// the peer's first message is decoded (an initiator, before decoding
+    /// anything; a responder, when the peer's handshake has been returned).
+    pub fn set_fast(&mut self, fast: bool) {
+        self.ours.fast = fast;
+    }
+
+    /// What the connection has negotiated: the extensions both handshakes
+    /// set (none before the peer's handshake).
+    pub fn negotiated(&self) -> Extensions {
+        self.peer.both(self.ours)
     }
 
     /// Bytes held back from earlier inputs (an unfinished frame).
@@ -209,9 +228,10 @@ impl Decoder {
                 Ok(Step::Continue) => continue,
                 Ok(Step::Frame(kind, origin)) => (kind, origin),
                 Ok(Step::Body(origin, len)) => {
-                    let peer = self.peer;
+                    let negotiated = self.negotiated();
                     let body = self.unit(input, origin, len);
-                    let message = Message::decode_from(body, peer).expect("validated by read_body");
+                    let message =
+                        Message::decode_from(body, negotiated).expect("validated by read_body");
                     (FrameKind::Message(message), origin)
                 }
             };
@@ -268,7 +288,8 @@ impl Decoder {
         let Some(origin) = self.gather(need, input, pos) else {
             return Ok(Step::NeedMore);
         };
-        Message::validate_from(self.unit(input, origin, need), self.peer)?;
+        let negotiated = self.negotiated();
+        Message::validate_from(self.unit(input, origin, need), negotiated)?;
         self.finish_unit(origin);
         Ok(Step::Body(origin, need))
     }

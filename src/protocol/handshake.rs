@@ -41,10 +41,24 @@ pub struct Extensions {
     pub dht: bool,
     /// BEP 10: reserved byte 5, bit 0x10.
     pub extended: bool,
-    /// BEP 6, the fast extension: reserved byte 7, bit 0x04. A peer that
-    /// sets it may send the fast messages (ids 13 to 17); the
+    /// BEP 6, the fast extension: reserved byte 7, bit 0x04. When both
+    /// handshakes set it, the fast messages (ids 13 to 17) may be sent; the
     /// [`Decoder`](super::Decoder) reads them as such only then.
     pub fast: bool,
+}
+
+impl Extensions {
+    /// The extensions both `self` and `other` set: what a connection has
+    /// negotiated when they are the two handshakes' (BEP 6: the fast
+    /// extension "is enabled only if both ends of the connection set this
+    /// bit").
+    pub fn both(self, other: Extensions) -> Extensions {
+        Extensions {
+            dht: self.dht && other.dht,
+            extended: self.extended && other.extended,
+            fast: self.fast && other.fast,
+        }
+    }
 }
 
 /// The 68-byte handshake that opens a connection.

@@ -2,10 +2,10 @@
 //! (9), the BEP 6 fast extension (13 to 17), BEP 10 extended messages (20),
 //! and any other id kept as data.
 //!
-//! The fast messages are known by id only from a peer whose handshake set
-//! the fast bit ([`MessageId::known`]): from any other peer, ids 13 to 17
-//! stay [`Message::Unknown`], of any length, as peer-wire-protocol 0.7.1
-//! reads them.
+//! The fast messages are known by id only on a connection where both
+//! handshakes set the fast bit ([`MessageId::known`]): on any other, ids 13
+//! to 17 stay [`Message::Unknown`], of any length, as peer-wire-protocol
+//! 0.7.1 reads them.
 
 use bytes::{Buf, BufMut};
 
@@ -100,11 +100,12 @@ impl MessageId {
         })
     }
 
-    /// The id `id` is, as read from a peer whose handshake set `peer`: the
-    /// fast ids only if it set the fast bit, else they are unknown (the
+    /// The id `id` is, as read on a connection that `negotiated` these
+    /// extensions (those both handshakes set, [`Extensions::both`]): the
+    /// fast ids only if fast is among them, else they are unknown (the
     /// decoder's and the tokio codec's one rule for them).
-    pub fn known(id: u8, peer: Extensions) -> Option<Self> {
-        Self::from_u8(id).filter(|id| peer.fast || !id.is_fast())
+    pub fn known(id: u8, negotiated: Extensions) -> Option<Self> {
+        Self::from_u8(id).filter(|id| negotiated.fast || !id.is_fast())
     }
 
     /// Whether this is a BEP 6 fast extension message.
@@ -405,13 +406,13 @@ impl<'a> Message<&'a [u8]> {
         Self::decode_from(body, EVERY_EXTENSION)
     }
 
-    /// [`Message::validate`] for a body from a peer whose handshake set
-    /// `peer`: ids it cannot send ([`MessageId::known`]) are unknown, and
-    /// any length is theirs.
-    pub fn validate_from(body: &[u8], peer: Extensions) -> Result<(), DecodeError> {
+    /// [`Message::validate`] for a body read on a connection that
+    /// `negotiated` these extensions: ids it did not enable
+    /// ([`MessageId::known`]) are unknown, and any length is theirs.
+    pub fn validate_from(body: &[u8], negotiated: Extensions) -> Result<(), DecodeError> {
         let Some(id) = body
             .first()
-            .and_then(|&first| MessageId::known(first, peer))
+            .and_then(|&first| MessageId::known(first, negotiated))
         else {
             return Ok(());
         };
@@ -430,15 +431,16 @@ impl<'a> Message<&'a [u8]> {
         }
     }
 
-    /// [`Message::decode`] for a body from a peer whose handshake set
-    /// `peer`: ids it cannot send ([`MessageId::known`]) are
+    /// [`Message::decode`] for a body read on a connection that
+    /// `negotiated` these extensions: ids it did not enable
+    /// ([`MessageId::known`]) are
     /// [`Message::Unknown`]. The decoder and the tokio codec read with this.
-    pub fn decode_from(body: &'a [u8], peer: Extensions) -> Result<Self, DecodeError> {
-        Message::validate_from(body, peer)?;
+    pub fn decode_from(body: &'a [u8], negotiated: Extensions) -> Result<Self, DecodeError> {
+        Message::validate_from(body, negotiated)?;
         let Some(&first) = body.first() else {
             return Ok(Message::KeepAlive);
         };
-        let Some(id) = MessageId::known(first, peer) else {
+        let Some(id) = MessageId::known(first, negotiated) else {
             return Ok(Message::Unknown {
                 id: first,
                 payload: &body[1..],

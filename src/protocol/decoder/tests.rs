@@ -244,10 +244,16 @@ fn session() -> (Vec<u8>, Vec<Owned>) {
 
 /// A decoder in each mode: gathering straddling pieces, or splitting
 /// them off to the caller.
+/// Both with the fast extension negotiated when the peer's handshake sets
+/// it (the session's does).
 fn decoders() -> [Decoder; 2] {
     let mut split = Decoder::default();
     split.set_split_pieces(true);
-    [Decoder::default(), split]
+    let mut gather = Decoder::default();
+    for dec in [&mut gather, &mut split] {
+        dec.set_fast(true);
+    }
+    [gather, split]
 }
 
 #[test]
@@ -268,6 +274,7 @@ fn whole_session_split_at_every_point() {
             let (a, b) = bytes.split_at(cut);
             let mut dec = Decoder::default();
             dec.set_split_pieces(split);
+            dec.set_fast(true);
             let (frames, err) = decode_all(&mut dec, &[a, b]);
             assert_eq!(err, None, "cut at {cut}, split {split}");
             assert_eq!(frames, expected, "cut at {cut}, split {split}");
@@ -313,7 +320,7 @@ fn messages_of(dec: &mut Decoder, chunks: &[&[u8]]) -> Result<Vec<Message<Vec<u8
 }
 
 #[test]
-fn fast_messages_are_read_as_such_only_after_a_fast_handshake() {
+fn fast_messages_are_read_as_such_only_when_both_handshakes_set_fast() {
     let fast: [Message<Vec<u8>>; 5] = [
         Message::Suggest(3),
         Message::HaveAll,
@@ -321,7 +328,7 @@ fn fast_messages_are_read_as_such_only_after_a_fast_handshake() {
         Message::Reject(Request::new(1, 16384, 16384)),
         Message::AllowedFast(u32::MAX),
     ];
-    for peer_fast in [false, true] {
+    for (peer_fast, ours_fast) in [(false, false), (false, true), (true, false), (true, true)] {
         let mut bytes = Vec::new();
         Handshake::new([1; 20], [2; 20], true)
             .with_fast(peer_fast)
@@ -330,7 +337,7 @@ fn fast_messages_are_read_as_such_only_after_a_fast_handshake() {
         for m in &fast {
             let start = bytes.len();
             m.encode(&mut bytes);
-            expected.push(if peer_fast {
+            expected.push(if peer_fast && ours_fast {
                 m.clone()
             } else {
                 // 0.7.1's reading: the id and the body after it, as data.
@@ -344,23 +351,22 @@ fn fast_messages_are_read_as_such_only_after_a_fast_handshake() {
             for cut in 0..=bytes.len() {
                 let mut dec = Decoder::default();
                 dec.set_split_pieces(split);
+                dec.set_fast(ours_fast);
                 let (a, b) = bytes.split_at(cut);
                 let got = messages_of(&mut dec, &[a, b]);
-                assert_eq!(
-                    got.as_ref(),
-                    Ok(&expected),
-                    "cut at {cut}, fast {peer_fast}"
-                );
+                let fast = (peer_fast, ours_fast);
+                assert_eq!(got.as_ref(), Ok(&expected), "cut at {cut}, fast {fast:?}");
             }
         }
     }
 }
 
-/// Hostile: a fast message of the wrong length is a protocol error from a
-/// peer that set the fast bit, and an unknown message from one that did not
-/// (which cannot make a wire that reads as 0.7.1 fail).
+/// Hostile: a fast message of the wrong length is a protocol error when
+/// both handshakes set the fast bit, and an unknown message otherwise (so a
+/// peer cannot make a decoder that did not ask for fast, 0.7.1's reading,
+/// fail with one).
 #[test]
-fn a_fast_message_of_the_wrong_length_fails_only_a_fast_peer() {
+fn a_fast_message_of_the_wrong_length_fails_only_when_fast_is_negotiated() {
     let bad: [(&[u8], &str); 5] = [
         (&[0, 0, 0, 4, 13, 0, 0, 1], "suggest"),
         (&[0, 0, 0, 2, 14, 0], "have-all"),
@@ -369,7 +375,7 @@ fn a_fast_message_of_the_wrong_length_fails_only_a_fast_peer() {
         (&[0, 0, 0, 6, 17, 0, 0, 0, 1, 2], "allowed-fast"),
     ];
     for (frame, name) in bad {
-        for peer_fast in [false, true] {
+        for (peer_fast, ours_fast) in [(false, true), (true, false), (true, true)] {
             let mut bytes = Vec::new();
             Handshake::new([1; 20], [2; 20], false)
                 .with_fast(peer_fast)
@@ -377,8 +383,9 @@ fn a_fast_message_of_the_wrong_length_fails_only_a_fast_peer() {
             bytes.extend_from_slice(frame);
             bytes.extend_from_slice(&[0, 0, 0, 1, 2]); // interested
             for mut dec in decoders() {
+                dec.set_fast(ours_fast);
                 let got = messages_of(&mut dec, &[&bytes]);
-                if peer_fast {
+                if peer_fast && ours_fast {
                     let err = got.unwrap_err();
                     assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
                     assert!(matches!(err, DecodeError::BadLength { name: n, .. } if n == name));
