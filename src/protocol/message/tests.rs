@@ -63,12 +63,12 @@ proptest! {
         prop_assert_eq!(back.map(<[u8]>::to_vec), m);
     }
 
-    /// From a peer that did not set the fast bit, a body decodes as it
+    /// On a connection that did not negotiate fast, a body decodes as it
     /// would if this crate did not know the fast ids: any fast id is an
-    /// unknown message, whatever its length; from one that did, as
-    /// `decode` reads it.
+    /// unknown message, whatever its length; on one that did, as `decode`
+    /// reads it.
     #[test]
-    fn only_a_fast_peer_sends_fast_messages(
+    fn only_a_connection_that_negotiated_fast_reads_fast_messages(
         id in 12u8..=18,
         rest in vec(any::<u8>(), 0..20),
         dht in any::<bool>(),
@@ -272,11 +272,11 @@ fn fast_messages_are_bep_6s_bytes() {
     }
 }
 
-/// Hostile: each fast id with a wrong length, from a peer that set the
-/// fast bit, breaks the length rule under the name bittorrent-protocol
-/// gives its event; from one that did not, it is an unknown message.
+/// Hostile: each fast id with a wrong length, with fast negotiated, breaks
+/// the length rule under the name bittorrent-protocol gives its event;
+/// without, it is an unknown message.
 #[test]
-fn a_fast_message_of_the_wrong_length_is_bad_only_from_a_fast_peer() {
+fn a_fast_message_of_the_wrong_length_is_bad_only_when_fast_is_negotiated() {
     use BodyLen::Exactly;
     let fast = Extensions {
         fast: true,
