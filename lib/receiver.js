@@ -19,6 +19,10 @@ const {
   KIND_ERROR,
   FLAG_BUFFERED,
   FLAG_SPLIT,
+  HANDSHAKE_DHT,
+  HANDSHAKE_EXTENDED,
+  HANDSHAKE_FAST,
+  REJECT_BODY_LENGTH,
   ID_LENGTH,
   ID_CHOKE,
   ID_UNCHOKE,
@@ -30,6 +34,11 @@ const {
   ID_PIECE,
   ID_CANCEL,
   ID_PORT,
+  ID_SUGGEST,
+  ID_HAVE_ALL,
+  ID_HAVE_NONE,
+  ID_REJECT,
+  ID_ALLOWED_FAST,
   ID_EXTENDED
 } = native
 
@@ -192,10 +201,19 @@ class Receiver {
       case KIND_KEEP_ALIVE: return wire._onkeepalive()
       case KIND_HANDSHAKE:
         return wire._onhandshake(source.subarray(c, c + ID_LENGTH), source.subarray(d, d + ID_LENGTH), {
-          dht: a === 1,
-          extended: b === 1
-        })
+          dht: (a & HANDSHAKE_DHT) !== 0,
+          extended: (a & HANDSHAKE_EXTENDED) !== 0
+        }, (a & HANDSHAKE_FAST) !== 0)
       case KIND_UNKNOWN: return wire._onunknown(source.subarray(c, c + d))
+      // The fast messages (only from a peer whose handshake set the fast
+      // bit): the wire does not speak fast yet, so, as 0.7.1, they are
+      // unknown messages, their whole body handed on.
+      case ID_SUGGEST:
+      case ID_HAVE_ALL:
+      case ID_HAVE_NONE:
+      case ID_ALLOWED_FAST:
+        return wire._onunknown(source.subarray(c, c + d))
+      case ID_REJECT: return wire._onunknown(source.subarray(d, d + REJECT_BODY_LENGTH))
       case KIND_ERROR: {
         const info = native.receiverTakeError(this.native)
         const err = new Error(info.message)

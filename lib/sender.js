@@ -11,7 +11,7 @@
 
 const native = require('./native.js')
 
-const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
+const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, HANDSHAKE_DHT, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
 
 const OPS_INITIAL = 4 // 64 bytes: V8 keeps a typed array this small on its heap
 const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
@@ -107,7 +107,7 @@ class Sender {
 
   handshake (infoHash, peerId, dht) {
     if (this.closed) return
-    this.queue(KIND_HANDSHAKE, dht ? 1 : 0, 0, 0)
+    this.queue(KIND_HANDSHAKE, dht ? HANDSHAKE_DHT : 0, 0, 0)
     this.inline(infoHash, 0)
     this.inline(peerId, HANDSHAKE_LENGTH)
   }

@@ -17,8 +17,11 @@
 //! | bitfield | | | payload at | payload length |
 //! | piece | index | offset | block at | block length |
 //! | extended | extended id | | payload at | payload length |
+//! | suggest, allowed-fast | index | | body at | body length (5) |
+//! | have-all, have-none | | | body at | body length (1) |
+//! | reject | index | offset | length | body at ([`REJECT_BODY_LEN`] bytes) |
 //! | [`KIND_UNKNOWN`] | | | body at | body length (id byte included) |
-//! | [`KIND_HANDSHAKE`] | DHT bit | extension bit | info hash at | peer id at |
+//! | [`KIND_HANDSHAKE`] | flags ([`HANDSHAKE_DHT`], [`HANDSHAKE_EXTENDED`], [`HANDSHAKE_FAST`]) | | info hash at | peer id at |
 //! | [`KIND_KEEP_ALIVE`], [`KIND_ERROR`] | | | | |
 //!
 //! Offsets point into the chunk (a zero-copy `subarray` in JavaScript), or,
@@ -30,18 +33,36 @@
 //! application, and calls again after it. The violation behind a
 //! [`KIND_ERROR`] record is taken with [`Receiver::take_error`].
 //!
+//! A call ends after a handshake record (the handshake is the last record
+//! of its call), so that the caller has handled the peer's handshake
+//! (answered it with its own, and so decided on fast) before any message
+//! after it is decoded.
+//!
+//! The fast messages (BEP 6, ids 13 to 17) come as such only when both
+//! handshakes set the fast bit: the peer's, as decoded, and ours, which the
+//! caller tells with [`Receiver::set_fast`]; otherwise they are
+//! [`KIND_UNKNOWN`] records, as peer-wire-protocol 0.7.1 reads them, of any
+//! length. Their records also point at their body (id byte included, as a
+//! [`KIND_UNKNOWN`] record's), so that a wire can still hand one on as an
+//! unknown message.
+//!
 //! **Bytes out: ops.** [`encode_ops`] encodes a queue of [`OP_WORDS`]-word
 //! ops `[kind, a, b, c]` into one output buffer: a fixed-size message, the
 //! header of a message whose payload (`c` bytes) the caller sends after it,
 //! or, with [`OP_INLINE`], a whole message whose payload is copied in from
-//! the inline payloads. A [`KIND_HANDSHAKE`] op (`a`: the DHT bit) takes the
-//! info hash and peer id from there too.
+//! the inline payloads. A [`KIND_HANDSHAKE`] op takes the info hash and peer
+//! id from there too; its `a` is flags, [`HANDSHAKE_DHT`] and
+//! [`HANDSHAKE_FAST`] (the extension protocol bit is always set, as 0.7.1
+//! sets it; other bits are ignored). The fast messages are ops like the
+//! others: suggest and allowed-fast `[id, index]`, have-all and have-none
+//! `[id]`, reject `[id, index, offset, length]`; the core encodes them
+//! whether or not the peer asked for fast (that is the session's rule).
 
 use bytes::BufMut;
 
 use crate::protocol::{
-    DecodeError, Decoder, FrameKind, Handshake, Message, MessageId, Origin, Request, HANDSHAKE_LEN,
-    ID_LEN, INFO_HASH_OFFSET, MAX_HEADER_LEN, PEER_ID_OFFSET,
+    DecodeError, Decoder, Extensions, FrameKind, Handshake, Message, MessageId, Origin, Request,
+    HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET, MAX_HEADER_LEN, PEER_ID_OFFSET,
 };
 
 /// Words before the first record: `[count, position]`.
@@ -59,6 +80,12 @@ pub const KIND_HANDSHAKE: u32 = 65;
 pub const KIND_UNKNOWN: u32 = 66;
 /// Record kind of a protocol violation; see [`Receiver::take_error`].
 pub const KIND_ERROR: u32 = 67;
+/// Handshake record and op flag: the DHT bit (BEP 5).
+pub const HANDSHAKE_DHT: u32 = 1;
+/// Handshake record flag: the extension protocol bit (BEP 10).
+pub const HANDSHAKE_EXTENDED: u32 = 2;
+/// Handshake record and op flag: the fast extension bit (BEP 6).
+pub const HANDSHAKE_FAST: u32 = 4;
 /// The bits of a record's or op's kind that name it; the rest are flags.
 pub const KIND_MASK: u32 = 0xff;
 /// Set on a record's kind when its offsets point into the bytes
@@ -71,6 +98,9 @@ pub const FLAG_SPLIT: u32 = 0x200;
 pub const OP_INLINE: u32 = 0x1000;
 /// Most bytes one op without inline payload encodes to (a request).
 pub const MAX_OP_LEN: usize = MAX_HEADER_LEN;
+/// Length of a reject message's body (id byte included), which its record
+/// does not carry: the rest of the record is the request it rejects.
+pub const REJECT_BODY_LEN: u32 = MessageId::Reject.fixed_len() as u32;
 /// Longest payload a message can carry: its 32-bit length prefix counts the
 /// largest header's id byte and fixed fields too (a piece's 9).
 pub const MAX_PAYLOAD_LEN: u32 = u32::MAX - 13;
@@ -129,6 +159,12 @@ impl Receiver {
         }
     }
 
+    /// Whether our handshake set the fast bit (see the module): off until
+    /// told, so ids 13 to 17 are unknown messages.
+    pub fn set_fast(&mut self, fast: bool) {
+        self.decoder.set_fast(fast);
+    }
+
     /// Decodes `chunk[from..]` into records in `out` (as many as fit; see
     /// the module's table), writes the header `[count, position reached]`,
     /// and returns the gathered bytes a [`FLAG_BUFFERED`] record points
@@ -158,9 +194,17 @@ impl Receiver {
             match self.decoder.decode(chunk, &mut pos) {
                 Ok(Some(frame)) => {
                     put(out, at, &record(&frame.kind, frame.origin, pos));
-                    if let FrameKind::PieceStart { .. } = frame.kind {
+                    match frame.kind {
                         // The rest of the chunk is the block's: the caller takes it.
-                        break;
+                        FrameKind::PieceStart { .. } => break,
+                        // The caller answers it before what follows is decoded.
+                        FrameKind::Handshake(_) => {
+                            if let Some(bytes) = self.decoder.take_buffered() {
+                                gathered = Some(bytes);
+                            }
+                            break;
+                        }
+                        FrameKind::Message(_) => {}
                     }
                 }
                 Ok(None) => {
@@ -218,16 +262,13 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_S
                 pos as u32,
             ]
         }
-        FrameKind::Handshake(hs) => {
-            let ext = hs.extensions();
-            [
-                KIND_HANDSHAKE,
-                ext.dht as u32,
-                ext.extended as u32,
-                base + INFO_HASH_OFFSET as u32,
-                base + PEER_ID_OFFSET as u32,
-            ]
-        }
+        FrameKind::Handshake(hs) => [
+            KIND_HANDSHAKE,
+            handshake_flags(hs.extensions()),
+            0,
+            base + INFO_HASH_OFFSET as u32,
+            base + PEER_ID_OFFSET as u32,
+        ],
         FrameKind::Message(Message::KeepAlive) => return [KIND_KEEP_ALIVE, 0, 0, 0, 0],
         FrameKind::Message(m) => {
             let at = base + m.payload_offset() as u32;
@@ -246,6 +287,18 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_S
                 }
                 Message::Cancel(r) => [id(MessageId::Cancel), r.piece, r.offset, r.length, 0],
                 Message::Port(port) => [id(MessageId::Port), port as u32, 0, 0, 0],
+                // The fast messages: their fields, and where their body lies.
+                Message::Suggest(index) => {
+                    let len = MessageId::Suggest.fixed_len() as u32;
+                    [id(MessageId::Suggest), index, 0, base, len]
+                }
+                Message::HaveAll => [id(MessageId::HaveAll), 0, 0, base, 1],
+                Message::HaveNone => [id(MessageId::HaveNone), 0, 0, base, 1],
+                Message::Reject(r) => [id(MessageId::Reject), r.piece, r.offset, r.length, base],
+                Message::AllowedFast(index) => {
+                    let len = MessageId::AllowedFast.fixed_len() as u32;
+                    [id(MessageId::AllowedFast), index, 0, base, len]
+                }
                 Message::Extended { id: ext, .. } => {
                     [id(MessageId::Extended), ext as u32, 0, at, len]
                 }
@@ -256,6 +309,14 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_S
     };
     let [kind, a, b, c, d] = fields;
     [kind | flag, a, b, c, d]
+}
+
+/// A handshake record's flags.
+fn handshake_flags(ext: Extensions) -> u32 {
+    let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+    flag(ext.dht, HANDSHAKE_DHT)
+        | flag(ext.extended, HANDSHAKE_EXTENDED)
+        | flag(ext.fast, HANDSHAKE_FAST)
 }
 
 /// The message an op stands for, with the length of the payload that
@@ -286,6 +347,11 @@ fn op_message(kind: u32, a: u32, b: u32, c: u32) -> Result<(Message<()>, usize),
         MessageId::Port => fixed(Message::Port(
             u16::try_from(a).map_err(|_| BatchError::PortRange)?,
         )),
+        MessageId::Suggest => fixed(Message::Suggest(a)),
+        MessageId::HaveAll => fixed(Message::HaveAll),
+        MessageId::HaveNone => fixed(Message::HaveNone),
+        MessageId::Reject => fixed(Message::Reject(Request::new(a, b, c))),
+        MessageId::AllowedFast => fixed(Message::AllowedFast(a)),
         MessageId::Bitfield => payload(Message::Bitfield(())),
         MessageId::Piece => payload(Message::Piece {
             piece: a,
@@ -356,11 +422,9 @@ fn resolve<'a>(op: &[u32], payloads: &mut Payloads<'a>) -> Result<Encoded<'a>, B
     if kind == KIND_HANDSHAKE {
         let info_hash = payloads.id()?;
         let peer_id = payloads.id()?;
-        return Ok(Encoded::Handshake(Handshake::new(
-            info_hash,
-            peer_id,
-            a != 0,
-        )));
+        let hs = Handshake::new(info_hash, peer_id, a & HANDSHAKE_DHT != 0)
+            .with_fast(a & HANDSHAKE_FAST != 0);
+        return Ok(Encoded::Handshake(hs));
     }
     let (message, payload_len) = op_message(kind & !OP_INLINE, a, b, c)?;
     if kind & OP_INLINE == 0 {

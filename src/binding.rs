@@ -15,7 +15,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::batch::{self, BatchError, Receiver};
-use crate::protocol::{self, DecodeError, MessageId};
+use crate::protocol::{self, DecodeError, FastSetError, MessageId};
 
 // The record and op format (see `batch`).
 #[napi]
@@ -40,6 +40,15 @@ pub const FLAG_BUFFERED: u32 = batch::FLAG_BUFFERED;
 pub const FLAG_SPLIT: u32 = batch::FLAG_SPLIT;
 #[napi]
 pub const OP_INLINE: u32 = batch::OP_INLINE;
+#[napi]
+pub const HANDSHAKE_DHT: u32 = batch::HANDSHAKE_DHT;
+#[napi]
+pub const HANDSHAKE_EXTENDED: u32 = batch::HANDSHAKE_EXTENDED;
+#[napi]
+pub const HANDSHAKE_FAST: u32 = batch::HANDSHAKE_FAST;
+/// Length of a reject message's body (id byte included), at its record's `d`.
+#[napi]
+pub const REJECT_BODY_LENGTH: u32 = batch::REJECT_BODY_LEN;
 #[napi]
 pub const MAX_OP_LENGTH: u32 = batch::MAX_OP_LEN as u32;
 #[napi]
@@ -73,6 +82,19 @@ pub const ID_PIECE: u32 = MessageId::Piece as u32;
 pub const ID_CANCEL: u32 = MessageId::Cancel as u32;
 #[napi]
 pub const ID_PORT: u32 = MessageId::Port as u32;
+/// The largest allowed-fast set `allowedFastSet` computes.
+#[napi]
+pub const MAX_ALLOWED_FAST_SET_LENGTH: u32 = protocol::MAX_ALLOWED_FAST_SET_LEN as u32;
+#[napi]
+pub const ID_SUGGEST: u32 = MessageId::Suggest as u32;
+#[napi]
+pub const ID_HAVE_ALL: u32 = MessageId::HaveAll as u32;
+#[napi]
+pub const ID_HAVE_NONE: u32 = MessageId::HaveNone as u32;
+#[napi]
+pub const ID_REJECT: u32 = MessageId::Reject as u32;
+#[napi]
+pub const ID_ALLOWED_FAST: u32 = MessageId::AllowedFast as u32;
 #[napi]
 pub const ID_EXTENDED: u32 = MessageId::Extended as u32;
 
@@ -95,6 +117,22 @@ fn protocol_error(err: DecodeError) -> ProtocolError {
 
 fn caller_error(err: BatchError) -> Error {
     Error::new(Status::InvalidArg, err.to_string())
+}
+
+/// A bad argument of a public function, thrown as Node throws its own: a
+/// `TypeError` for a value of the wrong kind, a `RangeError` for one out of
+/// range, each with Node's `code`.
+fn argument_error(env: &Env, err: FastSetError) -> Error {
+    let (message, code) = (err.to_string(), err.code());
+    let thrown = match err {
+        FastSetError::Address(_) => env.throw_type_error(&message, Some(code)),
+        _ => env.throw_range_error(&message, Some(code)),
+    };
+    match thrown {
+        // napi-rs leaves the pending exception as it is.
+        Ok(()) => Error::new(Status::PendingException, message),
+        Err(err) => err,
+    }
 }
 
 /// A receiver for one wire, rejecting message bodies over `maxFrameLen`
@@ -124,6 +162,13 @@ pub fn receiver_receive<'env>(
         .transpose()
 }
 
+/// Tells the receiver whether our handshake set the fast bit (BEP 6): the
+/// fast messages come as such only when the peer's did too.
+#[napi]
+pub fn receiver_set_fast(receiver: &mut External<Receiver>, fast: bool) {
+    receiver.set_fast(fast);
+}
+
 /// The violation behind a `KIND_ERROR` record.
 #[napi]
 pub fn receiver_take_error(receiver: &mut External<Receiver>) -> Option<ProtocolError> {
@@ -141,4 +186,19 @@ pub fn encode_ops(
     payloads: Option<&[u8]>,
 ) -> Result<u32> {
     batch::encode_ops(&mut out, at, ops, count, payloads.unwrap_or_default()).map_err(caller_error)
+}
+
+/// BEP 6's allowed-fast set of `k` pieces (fewer if the torrent has fewer)
+/// to offer the peer at `ip` (IPv4 or IPv6 text), for the torrent of
+/// `infoHash` (20 bytes) and `numPieces` pieces.
+#[napi]
+pub fn allowed_fast_set(
+    env: &Env,
+    ip: String,
+    info_hash: &[u8],
+    num_pieces: f64,
+    k: f64,
+) -> Result<Vec<u32>> {
+    protocol::allowed_fast_set_from(&ip, info_hash, num_pieces, k)
+        .map_err(|err| argument_error(env, err))
 }

@@ -5,7 +5,11 @@
 //! one it drains. It keeps no rule of its own: the handshake's checks, the
 //! frame limit and each id's length are the ones [`crate::protocol`]'s
 //! [`Decoder`](crate::protocol::Decoder) applies, called from here. A
-//! payload is not copied: it is a [`Bytes`] slice of the read buffer.
+//! payload is not copied: it is a [`Bytes`] slice of the read buffer. Like
+//! the decoder, it reads the fast messages (ids 13 to 17) as such only when
+//! both handshakes set the fast bit ([`Message::decode_from`]): the peer's,
+//! as decoded, and ours, as encoded by this codec (or told with
+//! [`PeerCodec::set_fast`]).
 
 use std::io;
 
@@ -13,7 +17,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec;
 
 use crate::protocol::{
-    frame_len, DecodeError, Handshake, Message, DEFAULT_MAX_FRAME_LEN, HANDSHAKE_LEN,
+    frame_len, DecodeError, Extensions, Handshake, Message, DEFAULT_MAX_FRAME_LEN, HANDSHAKE_LEN,
     LENGTH_PREFIX_LEN, RESERVE_AHEAD,
 };
 
@@ -45,7 +49,10 @@ pub enum CodecError {
 #[derive(Debug, Clone)]
 pub struct PeerCodec {
     max_frame_len: u32,
-    handshaken: bool,
+    /// What the peer's handshake set, once it has arrived.
+    peer: Option<Extensions>,
+    /// What our handshake set (only `fast` is read).
+    ours: Extensions,
     failed: Option<DecodeError>,
 }
 
@@ -62,9 +69,16 @@ impl PeerCodec {
     pub fn new(max_frame_len: u32) -> Self {
         PeerCodec {
             max_frame_len,
-            handshaken: false,
+            peer: None,
+            ours: Extensions::default(),
             failed: None,
         }
+    }
+
+    /// Whether our side's handshake set the fast bit, for a handshake not
+    /// sent through this codec (one sent through it sets this itself).
+    pub fn set_fast(&mut self, fast: bool) {
+        self.ours.fast = fast;
     }
 
     fn read_handshake(&mut self, src: &mut BytesMut) -> Result<Option<PeerFrame>, DecodeError> {
@@ -76,11 +90,15 @@ impl PeerCodec {
         };
         let hs = Handshake::decode(bytes.try_into().expect("a whole handshake"))?;
         src.advance(HANDSHAKE_LEN);
-        self.handshaken = true;
+        self.peer = Some(hs.extensions());
         Ok(Some(PeerFrame::Handshake(hs)))
     }
 
-    fn read_message(&mut self, src: &mut BytesMut) -> Result<Option<PeerFrame>, DecodeError> {
+    fn read_message(
+        &mut self,
+        negotiated: Extensions,
+        src: &mut BytesMut,
+    ) -> Result<Option<PeerFrame>, DecodeError> {
         let Some(prefix) = src.get(..LENGTH_PREFIX_LEN) else {
             return Ok(None);
         };
@@ -95,7 +113,8 @@ impl PeerCodec {
         }
         src.advance(LENGTH_PREFIX_LEN);
         let body = src.split_to(body_len).freeze();
-        let message = Message::decode(&body)?.map(|payload| body.slice_ref(payload));
+        let message =
+            Message::decode_from(&body, negotiated)?.map(|payload| body.slice_ref(payload));
         Ok(Some(PeerFrame::Message(message)))
     }
 }
@@ -108,10 +127,9 @@ impl codec::Decoder for PeerCodec {
         if let Some(err) = &self.failed {
             return Err(err.clone().into());
         }
-        let read = if self.handshaken {
-            self.read_message(src)
-        } else {
-            self.read_handshake(src)
+        let read = match self.peer {
+            Some(peer) => self.read_message(peer.both(self.ours), src),
+            None => self.read_handshake(src),
         };
         read.map_err(|err| {
             self.failed = Some(err.clone());
@@ -126,6 +144,7 @@ impl codec::Encoder<Handshake> for PeerCodec {
     fn encode(&mut self, hs: Handshake, dst: &mut BytesMut) -> Result<(), CodecError> {
         dst.reserve(HANDSHAKE_LEN);
         hs.encode(dst);
+        self.ours = hs.extensions();
         Ok(())
     }
 }

@@ -3,16 +3,19 @@
 //!
 //! Input layout: byte 0's low 3 bits pick the record capacity of each call
 //! (0 to 7 records, so that a chunk often needs several calls), bit 3 whether
-//! a valid handshake opens the stream; byte 1 is the count `n` of chunk
-//! sizes that follow (at most 16), then `n` chunk sizes; then, in one stream,
-//! the peer's bytes. The same input is also read as ops: words of 4 bytes,
+//! a valid handshake opens the stream; byte 1's low 5 bits are the count `n`
+//! of chunk sizes that follow (at most 16), bit 5 sets the fast bit in that
+//! handshake and bit 6 tells the receiver ours set it too (so that fast
+//! records are reached), then `n` chunk sizes; then, in one stream, the
+//! peer's bytes. The same input is also read as ops: words of 4 bytes,
 //! the last 64 bytes as inline payloads, into an output of a size the input
 //! picks.
 //!
 //! Checked, receiving: no panic; every record's offsets lie inside the
 //! chunk or the gathered bytes it points into; the position moves forward
-//! and stays in the chunk; a split piece and an error are the last record
-//! of a call, an error's violation can be taken once, and nothing is decoded
+//! and stays in the chunk; a split piece, a handshake and an error are the
+//! last record of a call; fast records come only when both handshakes set
+//! fast; an error's violation can be taken once, and nothing is decoded
 //! after it; a call with room for records either makes one or uses the
 //! whole chunk. Encoding: no panic; `Ok(end)` lies inside the output; an
 //! error leaves the output untouched.
@@ -22,7 +25,7 @@
 use libfuzzer_sys::fuzz_target;
 use peer_wire_native::batch::{
     encode_ops, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
-    RECORD_HEADER, RECORD_STRIDE,
+    RECORD_HEADER, RECORD_STRIDE, REJECT_BODY_LEN,
 };
 use peer_wire_native::protocol::{Handshake, DEFAULT_MAX_FRAME_LEN};
 
@@ -39,6 +42,7 @@ fn receive_chunk(
     capacity: usize,
     owed: &mut usize,
     failed: &mut bool,
+    fast: bool,
 ) {
     let mut out = vec![0u8; (RECORD_HEADER + capacity * RECORD_STRIDE) * 4];
     let mut from = 0usize;
@@ -76,19 +80,42 @@ fn receive_chunk(
                 continue;
             }
             let source_len = if kind & FLAG_BUFFERED != 0 {
-                gathered.as_ref().expect("buffered records come with bytes").len()
+                gathered
+                    .as_ref()
+                    .expect("buffered records come with bytes")
+                    .len()
             } else {
                 chunk.len()
             };
             let (c, d) = (word(&out, at + 3) as usize, word(&out, at + 4) as usize);
-            if kind & KIND_MASK == KIND_HANDSHAKE {
+            let id = kind & KIND_MASK;
+            if (13..=17).contains(&id) {
+                assert!(fast, "fast records only when both handshakes set fast");
+            }
+            if id == KIND_HANDSHAKE {
+                assert!(last, "a handshake is the last record of its call");
                 assert!(c + 20 <= source_len && d + 20 <= source_len);
+            } else if id == 16 {
+                // A reject: its request, then where its body lies.
+                assert!(
+                    d + REJECT_BODY_LEN as usize <= source_len,
+                    "body inside its source"
+                );
             } else {
                 assert!(c + d <= source_len, "payload inside its source");
             }
         }
+        if *failed {
+            // As the JavaScript side: nothing more is fed after an error (a
+            // spent receiver answers again without moving on).
+            return;
+        }
         if capacity > 0 && count == 0 {
-            assert_eq!(position, chunk.len(), "no record means the chunk is used up");
+            assert_eq!(
+                position,
+                chunk.len(),
+                "no record means the chunk is used up"
+            );
             return;
         }
         from = position;
@@ -102,18 +129,22 @@ fuzz_target!(|data: &[u8]| {
     }
     let capacity = (data[0] & 7) as usize;
     let handshake = data[0] & 8 != 0;
-    let n = (data[1] as usize).min(16);
+    let n = ((data[1] & 0x1f) as usize).min(16);
+    let (peer_fast, ours_fast) = (data[1] & 0x20 != 0, data[1] & 0x40 != 0);
     let Some(sizes) = data.get(2..2 + n) else {
         return;
     };
     let body = &data[2 + n..];
     let mut stream = Vec::new();
     if handshake {
-        Handshake::new([1; 20], [2; 20], true).encode(&mut stream);
+        Handshake::new([1; 20], [2; 20], true)
+            .with_fast(peer_fast)
+            .encode(&mut stream);
     }
     stream.extend_from_slice(body);
 
     let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+    rx.set_fast(ours_fast);
     let mut failed = false;
     let mut owed = 0;
     let mut rest = &stream[..];
@@ -127,7 +158,9 @@ fuzz_target!(|data: &[u8]| {
         i += 1;
         let (chunk, after) = rest.split_at(size);
         if capacity > 0 {
-            receive_chunk(&mut rx, chunk, capacity, &mut owed, &mut failed);
+            // Without our handshake first, the input may bring its own.
+            let fast = ours_fast && (peer_fast || !handshake);
+            receive_chunk(&mut rx, chunk, capacity, &mut owed, &mut failed, fast);
         }
         rest = after;
         if i > 4096 {
@@ -147,6 +180,9 @@ fuzz_target!(|data: &[u8]| {
     let at = (data[0] >> 4) as u32;
     match encode_ops(&mut out, at, &ops, count, payloads) {
         Ok(end) => assert!(end as usize <= out.len() && end >= at),
-        Err(_) => assert!(out.iter().all(|&b| b == 0xa5), "nothing written on an error"),
+        Err(_) => assert!(
+            out.iter().all(|&b| b == 0xa5),
+            "nothing written on an error"
+        ),
     }
 });

@@ -3,9 +3,11 @@
 //! Input layout: byte 0 picks the maximum frame length (bit 7: the default;
 //! else the low 6 bits, so that the limit is often hit) and whether a valid
 //! handshake opens the stream (bit 6, so that message frames are reached
-//! without guessing the protocol string); byte 1 is the count `n` of the
-//! chunk sizes that follow (at most 16); the next `n` bytes are chunk sizes,
-//! used in turn (0 gives an empty input); the rest is the stream.
+//! without guessing the protocol string); byte 1's low 5 bits are the count
+//! `n` of the chunk sizes that follow (at most 16), bit 5 sets the fast bit
+//! in that handshake and bit 6 in ours (`set_fast`), so that the fast
+//! messages are reached when both are set; the next `n` bytes are chunk
+//! sizes, used in turn (0 gives an empty input); the rest is the stream.
 //!
 //! Checked: no panic; the decoder never holds more than one frame (the
 //! maximum frame length, or a handshake); positions stay inside the input;
@@ -123,7 +125,8 @@ fuzz_target!(|data: &[u8]| {
     let [config, n, rest @ ..] = data else {
         return;
     };
-    let n = (*n as usize % 17).min(rest.len());
+    let (peer_fast, ours_fast) = (n & 0x20 != 0, n & 0x40 != 0);
+    let n = ((n & 0x1f) as usize % 17).min(rest.len());
     let (sizes, body) = rest.split_at(n);
     let max = if config & 0x80 != 0 {
         DEFAULT_MAX_FRAME_LEN
@@ -132,7 +135,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut stream = Vec::with_capacity(HANDSHAKE_LEN + body.len());
     if config & 0x40 != 0 {
-        Handshake::new([0xaa; 20], [0xbb; 20], true).encode(&mut stream);
+        Handshake::new([0xaa; 20], [0xbb; 20], true)
+            .with_fast(peer_fast)
+            .encode(&mut stream);
     }
     stream.extend_from_slice(body);
 
@@ -149,11 +154,16 @@ fuzz_target!(|data: &[u8]| {
     }
     chunks.push(&stream[at..]);
 
-    let whole = decode_all(&mut Decoder::new(max), &[&stream]);
-    let mut split = Decoder::new(max);
+    let decoder = || {
+        let mut dec = Decoder::new(max);
+        dec.set_fast(ours_fast);
+        dec
+    };
+    let whole = decode_all(&mut decoder(), &[&stream]);
+    let mut split = decoder();
     split.set_split_pieces(true);
     assert_eq!(decode_all(&mut split, &chunks), whole);
-    let mut dec = Decoder::new(max);
+    let mut dec = decoder();
     let chunked = decode_all(&mut dec, &chunks);
     assert_eq!(chunked, whole);
     if let Some(err) = whole.1 {

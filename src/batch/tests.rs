@@ -51,6 +51,23 @@ fn bytes<'a>(record: &[u32; 5], chunk: &'a [u8], gathered: Option<&'a [u8]>) -> 
     &source[record[3] as usize..(record[3] + record[4]) as usize]
 }
 
+/// The records of a chunk that lies whole inside it (no frame gathered, no
+/// piece split off), over as many calls as it takes.
+fn records_of(rx: &mut Receiver, chunk: &[u8], out: &mut [u8]) -> Vec<[u32; RECORD_STRIDE]> {
+    let mut all = Vec::new();
+    let mut from = 0;
+    while from < chunk.len() {
+        assert_eq!(rx.receive(chunk, from as u32, out).unwrap(), None);
+        let (count, position, records) = read(out);
+        all.extend(records);
+        if count == 0 || all.last().is_some_and(|r| r[0] == KIND_ERROR) {
+            break;
+        }
+        from = position;
+    }
+    all
+}
+
 #[test]
 fn a_whole_session_in_one_chunk_is_one_record_per_frame() {
     let mut chunk = handshake();
@@ -86,11 +103,19 @@ fn a_whole_session_in_one_chunk_is_one_record_per_frame() {
     let mut out = records_buffer(64);
     let gathered = rx.receive(&chunk, 0, &mut out).unwrap();
     assert_eq!(gathered, None);
-    let (count, position, records) = read(&out);
-    assert_eq!((count, position), (14, chunk.len()));
+    // A call ends after the handshake: the caller answers it first.
+    let (count, position, mut records) = read(&out);
+    assert_eq!((count, position), (1, HANDSHAKE_LEN));
+    rx.receive(&chunk, position as u32, &mut out).unwrap();
+    let (count, position, rest) = read(&out);
+    assert_eq!((count, position), (13, chunk.len()));
+    records.extend(rest);
 
     let hs = records[0];
-    assert_eq!(&hs[..3], &[KIND_HANDSHAKE, 1, 1]);
+    assert_eq!(
+        &hs[..3],
+        &[KIND_HANDSHAKE, HANDSHAKE_DHT | HANDSHAKE_EXTENDED, 0]
+    );
     assert_eq!(&chunk[hs[3] as usize..][..ID_LEN], &INFO_HASH);
     assert_eq!(&chunk[hs[4] as usize..][..ID_LEN], &PEER_ID);
 
@@ -124,6 +149,142 @@ fn a_whole_session_in_one_chunk_is_one_record_per_frame() {
     assert_eq!(bytes(&records[12], &chunk, None), b"d1:ai1ee");
     // An unknown message is its whole body, id byte included.
     assert_eq!(bytes(&records[13], &chunk, None), b"\x63xyz");
+}
+
+/// The body a fast message's record points at, in the chunk or in the
+/// gathered bytes.
+fn fast_body<'a>(record: &[u32; 5], chunk: &'a [u8], gathered: Option<&'a [u8]>) -> &'a [u8] {
+    if record[0] & KIND_MASK != id(MessageId::Reject) {
+        return bytes(record, chunk, gathered);
+    }
+    let source = if record[0] & FLAG_BUFFERED != 0 {
+        gathered.expect("a buffered record comes with gathered bytes")
+    } else {
+        chunk
+    };
+    &source[record[4] as usize..][..REJECT_BODY_LEN as usize]
+}
+
+#[test]
+fn fast_messages_are_records_only_when_both_handshakes_set_fast() {
+    let fast: [Message<&[u8]>; 5] = [
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(1, 16384, 16384)),
+        Message::AllowedFast(7),
+    ];
+    for (peer_fast, ours_fast) in [(false, false), (false, true), (true, false), (true, true)] {
+        let mut chunk = Vec::new();
+        Handshake::new(INFO_HASH, PEER_ID, false)
+            .with_fast(peer_fast)
+            .encode(&mut chunk);
+        let mut bodies = Vec::new();
+        for m in fast {
+            let frame = message(m);
+            bodies.push(frame[4..].to_vec());
+            chunk.extend_from_slice(&frame);
+        }
+        let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+        let mut out = records_buffer(8);
+        // As a responder: told after the peer's handshake, which ends a call.
+        rx.receive(&chunk, 0, &mut out).unwrap();
+        let (count, position, mut records) = read(&out);
+        assert_eq!((count, position), (1, HANDSHAKE_LEN));
+        rx.set_fast(ours_fast);
+        rx.receive(&chunk, position as u32, &mut out).unwrap();
+        let (count, position, rest) = read(&out);
+        assert_eq!((count, position), (5, chunk.len()));
+        records.extend(rest);
+        let flags = if peer_fast { HANDSHAKE_FAST } else { 0 };
+        assert_eq!(records[0][1], HANDSHAKE_EXTENDED | flags);
+        if !(peer_fast && ours_fast) {
+            // 0.7.1's reading: unknown messages, their whole bodies.
+            for (record, body) in records[1..].iter().zip(&bodies) {
+                assert_eq!(record[0], KIND_UNKNOWN);
+                assert_eq!(bytes(record, &chunk, None), &body[..]);
+            }
+            continue;
+        }
+        assert_eq!(
+            records[1..]
+                .iter()
+                .map(|r| r[..4].to_vec())
+                .collect::<Vec<_>>(),
+            [
+                vec![id(MessageId::Suggest), 3, 0, records[1][3]],
+                vec![id(MessageId::HaveAll), 0, 0, records[2][3]],
+                vec![id(MessageId::HaveNone), 0, 0, records[3][3]],
+                vec![id(MessageId::Reject), 1, 16384, 16384],
+                vec![id(MessageId::AllowedFast), 7, 0, records[5][3]],
+            ]
+        );
+        // Each also points at its whole body, as an unknown message's record.
+        for (record, body) in records[1..].iter().zip(&bodies) {
+            assert_eq!(fast_body(record, &chunk, None), &body[..]);
+        }
+    }
+}
+
+#[test]
+fn a_fast_message_gathered_across_chunks_points_into_the_returned_bytes() {
+    let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+    rx.set_fast(true);
+    let mut out = records_buffer(8);
+    let mut hs = Vec::new();
+    Handshake::new(INFO_HASH, PEER_ID, true)
+        .with_fast(true)
+        .encode(&mut hs);
+    rx.receive(&hs, 0, &mut out).unwrap();
+    assert_eq!(
+        read(&out).2[0][1],
+        HANDSHAKE_DHT | HANDSHAKE_EXTENDED | HANDSHAKE_FAST
+    );
+    for m in [
+        Message::Reject(Request::new(9, 0, 100)),
+        Message::Suggest(4),
+    ] {
+        let frame = message(m);
+        rx.receive(&frame[..8], 0, &mut out).unwrap();
+        assert_eq!(read(&out).0, 0);
+        let gathered = rx.receive(&frame[8..], 0, &mut out).unwrap();
+        let (count, _, records) = read(&out);
+        assert_eq!(count, 1);
+        assert_ne!(records[0][0] & FLAG_BUFFERED, 0);
+        let body = fast_body(&records[0], &frame[8..], gathered.as_deref());
+        assert_eq!(body, &frame[4..]);
+    }
+}
+
+/// Hostile: with fast negotiated, a fast message of the wrong length is a
+/// violation, named; otherwise (a peer that set the bit talking to a wire
+/// that did not, as 0.7.1's) the same bytes are an unknown message.
+#[test]
+fn a_fast_message_of_the_wrong_length_is_an_error_record_only_when_fast_is_negotiated() {
+    for (peer_fast, ours_fast) in [(false, true), (true, false), (true, true)] {
+        let mut chunk = Vec::new();
+        Handshake::new(INFO_HASH, PEER_ID, false)
+            .with_fast(peer_fast)
+            .encode(&mut chunk);
+        chunk.extend_from_slice(&[0, 0, 0, 2, 15, 0]); // a have-none of 2 bytes
+        let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+        rx.set_fast(ours_fast);
+        let mut out = records_buffer(8);
+        let records = records_of(&mut rx, &chunk, &mut out);
+        if peer_fast && ours_fast {
+            assert_eq!(records[1][0], KIND_ERROR);
+            let err = rx.take_error().unwrap();
+            assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
+            assert_eq!(
+                err.to_string(),
+                "have-none message (id 15) has a body of 2 bytes, expected exactly 1"
+            );
+        } else {
+            assert_eq!(records[1][0], KIND_UNKNOWN);
+            assert_eq!(bytes(&records[1], &chunk, None), &[15, 0]);
+            assert_eq!(rx.take_error(), None);
+        }
+    }
 }
 
 #[test]
@@ -176,10 +337,13 @@ fn a_piece_running_past_the_chunk_is_split_off_last() {
     let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
     let mut out = records_buffer(8);
     rx.receive(&chunk[..cut], 0, &mut out).unwrap();
+    assert_eq!(read(&out).0, 1, "the handshake ends its call");
+    rx.receive(&chunk[..cut], HANDSHAKE_LEN as u32, &mut out)
+        .unwrap();
     let (count, position, records) = read(&out);
-    assert_eq!(count, 3);
+    assert_eq!(count, 2);
     assert_eq!(
-        records[2],
+        records[1],
         [
             id(MessageId::Piece) | FLAG_SPLIT,
             4,
@@ -217,7 +381,8 @@ fn records_stop_at_the_buffer_capacity_and_resume_from_the_position() {
         calls += 1;
     }
     assert_eq!(haves, [0, 1, 2, 3, 4]);
-    assert_eq!(calls, 3);
+    // The handshake alone, then two haves a call.
+    assert_eq!(calls, 4);
 }
 
 #[test]
@@ -228,9 +393,8 @@ fn a_violation_is_an_error_record_and_its_error_taken_once() {
     chunk.extend_from_slice(&message(Message::Choke));
     let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
     let mut out = records_buffer(8);
-    rx.receive(&chunk, 0, &mut out).unwrap();
-    let (count, _, records) = read(&out);
-    assert_eq!(count, 3);
+    let records = records_of(&mut rx, &chunk, &mut out);
+    assert_eq!(records.len(), 3);
     assert_eq!(records[2][0], KIND_ERROR);
     let err = rx.take_error().expect("the violation");
     assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
@@ -244,8 +408,7 @@ fn a_violation_is_an_error_record_and_its_error_taken_once() {
     let mut rx = Receiver::new(100);
     let mut chunk = handshake();
     chunk.extend_from_slice(&101u32.to_be_bytes());
-    rx.receive(&chunk, 0, &mut out).unwrap();
-    assert_eq!(read(&out).2[1][0], KIND_ERROR);
+    assert_eq!(records_of(&mut rx, &chunk, &mut out)[1][0], KIND_ERROR);
     assert_eq!(
         rx.take_error().map(|e| e.code()),
         Some("ERR_PEER_WIRE_FRAME_TOO_LARGE")
@@ -295,12 +458,20 @@ fn every_op_encodes_as_the_core_encodes_its_message() {
         [id(MessageId::Port), 6881, 0, 0],
         [id(MessageId::Bitfield) | OP_INLINE, 0, 0, 2],
         [ext | OP_INLINE, 3, 0, 4],
+        [id(MessageId::Suggest), 10, 0, 0],
+        [id(MessageId::HaveAll), 0, 0, 0],
+        [id(MessageId::HaveNone), 0, 0, 0],
+        [id(MessageId::Reject), 11, 12, 13],
+        [id(MessageId::AllowedFast), 14, 0, 0],
+        [KIND_HANDSHAKE, HANDSHAKE_FAST, 0, 0],
         [id(MessageId::Piece), 7, 8, 16384],
     ];
     let mut payloads = INFO_HASH.to_vec();
     payloads.extend_from_slice(&PEER_ID);
     payloads.extend_from_slice(&[0xff, 0x80]);
     payloads.extend_from_slice(b"d1:e");
+    payloads.extend_from_slice(&PEER_ID);
+    payloads.extend_from_slice(&INFO_HASH);
     let out = encode(&ops, &payloads).unwrap();
 
     let mut expected = handshake();
@@ -319,9 +490,18 @@ fn every_op_encodes_as_the_core_encodes_its_message() {
             id: 3,
             payload: &b"d1:e"[..],
         },
+        Message::Suggest(10),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(11, 12, 13)),
+        Message::AllowedFast(14),
     ] {
         expected.extend_from_slice(&message(m));
     }
+    // The flags: fast, no DHT (the extension bit always).
+    Handshake::new(PEER_ID, INFO_HASH, false)
+        .with_fast(true)
+        .encode(&mut expected);
     // The piece's header only: its block goes after it, from the caller.
     Message::Piece {
         piece: 7,
@@ -395,6 +575,7 @@ fn any_op() -> impl Strategy<Value = ([u32; OP_WORDS], Vec<u8>)> {
         0u32..=4,
         Just(id(MessageId::Request)),
         Just(id(MessageId::Cancel)),
+        13u32..=17,
     ];
     let payload = proptest::collection::vec(any::<u8>(), 0..64);
     prop_oneof![
@@ -421,8 +602,11 @@ proptest! {
     fn ops_come_back_as_their_records(
         ops in proptest::collection::vec(any_op(), 0..40),
         cut in any::<prop::sample::Index>(),
+        hs_flags in 0u32..8,
+        ours_fast in any::<bool>(),
     ) {
-        let mut all = vec![[KIND_HANDSHAKE, 0, 0, 0]];
+        let fast = hs_flags & HANDSHAKE_FAST != 0 && ours_fast;
+        let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
         let mut payloads = INFO_HASH.to_vec();
         payloads.extend_from_slice(&PEER_ID);
         for (op, bytes) in &ops {
@@ -432,6 +616,7 @@ proptest! {
         let stream = encode(&all, &payloads).unwrap();
         let cut = cut.index(stream.len() + 1);
         let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
+        rx.set_fast(ours_fast);
         let mut out = records_buffer(64);
         let mut got = Vec::new();
         // A piece split off: its index, offset, length and the block so far.
@@ -460,7 +645,14 @@ proptest! {
                     }
                     let (c, payload) = match kind {
                         6 | 8 => (r[3], vec![]),
-                        5 | 7 | 20 => (0, bytes(r, chunk, gathered.as_deref()).to_vec()),
+                        5 | 7 | 20 | KIND_UNKNOWN => {
+                            (0, bytes(r, chunk, gathered.as_deref()).to_vec())
+                        }
+                        // A fast message: its fields, and the body it points at.
+                        13..=17 => {
+                            let body = fast_body(r, chunk, gathered.as_deref()).to_vec();
+                            (if kind == 16 { r[3] } else { 0 }, body)
+                        }
                         _ => (0, vec![]),
                     };
                     got.push((kind, r[1], r[2], c, payload));
@@ -477,9 +669,18 @@ proptest! {
             .zip(std::iter::once(vec![]).chain(ops.iter().map(|(_, b)| b.clone())))
             .map(|(op, payload)| {
                 let kind = op[0] & KIND_MASK;
+                // A fast message's whole body, as the op encodes it.
+                let body = || encode(&[*op], &[]).unwrap()[4..].to_vec();
                 match kind {
                     // Handshakes always set the extension bit.
-                    KIND_HANDSHAKE => (kind, 0, 1, 0, payload),
+                    KIND_HANDSHAKE => {
+                        let flags = op[1] & (HANDSHAKE_DHT | HANDSHAKE_FAST) | HANDSHAKE_EXTENDED;
+                        (kind, flags, 0, 0, payload)
+                    }
+                    13..=17 if !fast => (KIND_UNKNOWN, 0, 0, 0, body()),
+                    16 => (kind, op[1], op[2], op[3], body()),
+                    13 | 17 => (kind, op[1], 0, 0, body()),
+                    14 | 15 => (kind, 0, 0, 0, body()),
                     6 | 8 => (kind, op[1], op[2], op[3], payload),
                     7 => (kind, op[1], op[2], 0, payload),
                     4 | 9 | 20 => (kind, op[1], 0, 0, payload),

@@ -5,7 +5,7 @@ use bytes::BufMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::codec::{Decoder as _, Framed};
+use tokio_util::codec::{Decoder as _, Encoder as _, Framed};
 
 use super::*;
 use crate::protocol::Request;
@@ -81,6 +81,11 @@ fn every_message() -> Vec<Message<&'static [u8]>> {
         },
         Message::NotInterested,
         Message::Choke,
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(0, 0, 16384)),
+        Message::AllowedFast(5),
     ]
 }
 
@@ -101,8 +106,8 @@ async fn a_whole_session_over_loopback_tcp() {
     let mut b = Framed::new(server, CountSplits::default());
 
     // Handshakes both ways.
-    let ours = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
-    let theirs = Handshake::new([0xaa; 20], *b"-XX0001-abcdefghijkl", false);
+    let ours = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true).with_fast(true);
+    let theirs = Handshake::new([0xaa; 20], *b"-XX0001-abcdefghijkl", false).with_fast(true);
     a.send(ours).await.unwrap();
     assert_eq!(b.next().await.unwrap().unwrap(), PeerFrame::Handshake(ours));
     b.send(theirs).await.unwrap();
@@ -222,4 +227,52 @@ fn a_length_prefix_alone_reserves_at_most_a_mebibyte() {
     codec.decode(&mut src).unwrap();
     assert_eq!(codec.decode(&mut src).unwrap(), None);
     assert!(src.capacity() <= 4 + RESERVE_AHEAD, "{}", src.capacity());
+}
+
+/// The decoder's rule for the fast messages, followed: typed when both
+/// handshakes set the fast bit (ours seen as the codec encodes it),
+/// unknown ids of any length otherwise.
+#[test]
+fn fast_messages_follow_both_handshakes() {
+    let frames: [&[u8]; 3] = [
+        &[0, 0, 0, 5, 17, 0, 0, 0, 9],
+        &[0, 0, 0, 1, 14],
+        &[0, 0, 0, 3, 13, 0, 1],
+    ];
+    for (peer_fast, ours_fast) in [(false, true), (true, false), (true, true)] {
+        let fast = peer_fast && ours_fast;
+        let mut src = BytesMut::new();
+        Handshake::new([1; 20], [2; 20], false)
+            .with_fast(peer_fast)
+            .encode(&mut src);
+        for frame in frames {
+            src.put_slice(frame);
+        }
+        let mut codec = PeerCodec::default();
+        codec.decode(&mut src).unwrap();
+        // Our answer, through the codec: it notes the fast bit.
+        let ours = Handshake::new([1; 20], [3; 20], false).with_fast(ours_fast);
+        codec.encode(ours, &mut BytesMut::new()).unwrap();
+        let mut next = || match codec.decode(&mut src) {
+            Ok(Some(PeerFrame::Message(m))) => Ok(m.map(|p| p.to_vec())),
+            Ok(other) => panic!("expected a message, got {other:?}"),
+            Err(CodecError::Decode(err)) => Err(err),
+            Err(err) => panic!("{err}"),
+        };
+        if fast {
+            assert_eq!(next(), Ok(Message::AllowedFast(9)));
+            assert_eq!(next(), Ok(Message::HaveAll));
+            let err = next().unwrap_err();
+            assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
+            assert!(err.to_string().starts_with("suggest message (id 13)"));
+        } else {
+            let unknown = |id, payload: &[u8]| Message::Unknown {
+                id,
+                payload: payload.to_vec(),
+            };
+            assert_eq!(next(), Ok(unknown(17, &[0, 0, 0, 9])));
+            assert_eq!(next(), Ok(unknown(14, &[])));
+            assert_eq!(next(), Ok(unknown(13, &[0, 1])));
+        }
+    }
 }

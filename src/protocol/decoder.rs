@@ -15,9 +15,14 @@
 //! which takes the block's bytes itself and resumes decoding after them. The
 //! Node binding uses this so that a block trickling in is copied once, into
 //! the buffer the application receives, without a native call per chunk.
+//!
+//! Messages are read as the two handshakes allow ([`Message::decode_from`]):
+//! the fast messages (ids 13 to 17) only when the peer's handshake and ours
+//! ([`Decoder::set_fast`]) both set the fast bit; else they are unknown ids
+//! of any length, as peer-wire-protocol 0.7.1 reads them.
 
 use super::error::DecodeError;
-use super::handshake::{Handshake, HANDSHAKE_LEN};
+use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
 use super::message::{piece_head, Message, MessageId, LENGTH_PREFIX_LEN};
 
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
@@ -120,6 +125,10 @@ pub struct Decoder {
     failed: Option<DecodeError>,
     max_frame_len: u32,
     split_pieces: bool,
+    /// What the peer's handshake set.
+    peer: Extensions,
+    /// What our handshake set (only `fast` is read).
+    ours: Extensions,
 }
 
 impl Default for Decoder {
@@ -139,6 +148,8 @@ impl Decoder {
             failed: None,
             max_frame_len,
             split_pieces: false,
+            peer: Extensions::default(),
+            ours: Extensions::default(),
         }
     }
 
@@ -151,6 +162,21 @@ impl Decoder {
     /// caller instead of gathering it (see [`FrameKind::PieceStart`]).
     pub fn set_split_pieces(&mut self, split: bool) {
         self.split_pieces = split;
+    }
+
+    /// Whether our side's handshake set the fast bit (BEP 6). The fast
+    /// messages are read as such only when the peer's handshake set it too;
+    /// off by default, so ids 13 to 17 are unknown messages. Set it before
+    /// the peer's first message is decoded (an initiator, before decoding
+    /// anything; a responder, when the peer's handshake has been returned).
+    pub fn set_fast(&mut self, fast: bool) {
+        self.ours.fast = fast;
+    }
+
+    /// What the connection has negotiated: the extensions both handshakes
+    /// set (none before the peer's handshake).
+    pub fn negotiated(&self) -> Extensions {
+        self.peer.both(self.ours)
     }
 
     /// Bytes held back from earlier inputs (an unfinished frame).
@@ -202,8 +228,10 @@ impl Decoder {
                 Ok(Step::Continue) => continue,
                 Ok(Step::Frame(kind, origin)) => (kind, origin),
                 Ok(Step::Body(origin, len)) => {
+                    let negotiated = self.negotiated();
                     let body = self.unit(input, origin, len);
-                    let message = Message::decode(body).expect("validated by read_body");
+                    let message =
+                        Message::decode_from(body, negotiated).expect("validated by read_body");
                     (FrameKind::Message(message), origin)
                 }
             };
@@ -219,6 +247,7 @@ impl Decoder {
         };
         let bytes = self.unit(input, origin, HANDSHAKE_LEN);
         let hs = Handshake::decode(bytes.try_into().expect("a whole handshake"))?;
+        self.peer = hs.extensions();
         self.finish_unit(origin);
         Ok(Step::Frame(FrameKind::Handshake(hs), origin))
     }
@@ -259,7 +288,8 @@ impl Decoder {
         let Some(origin) = self.gather(need, input, pos) else {
             return Ok(Step::NeedMore);
         };
-        Message::validate(self.unit(input, origin, need))?;
+        let negotiated = self.negotiated();
+        Message::validate_from(self.unit(input, origin, need), negotiated)?;
         self.finish_unit(origin);
         Ok(Step::Body(origin, need))
     }

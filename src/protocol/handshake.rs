@@ -31,6 +31,8 @@ const RESERVED_LEN: usize = 8;
 const EXTENDED_BIT: (usize, u8) = (5, 0x10);
 /// BEP 5, the DHT: reserved byte 7, bit 0x01.
 const DHT_BIT: (usize, u8) = (7, 0x01);
+/// BEP 6, the fast extension: reserved byte 7, bit 0x04.
+const FAST_BIT: (usize, u8) = (7, 0x04);
 
 /// The flags of the handshake's reserved bytes this crate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +41,24 @@ pub struct Extensions {
     pub dht: bool,
     /// BEP 10: reserved byte 5, bit 0x10.
     pub extended: bool,
+    /// BEP 6, the fast extension: reserved byte 7, bit 0x04. When both
+    /// handshakes set it, the fast messages (ids 13 to 17) may be sent; the
+    /// [`Decoder`](super::Decoder) reads them as such only then.
+    pub fast: bool,
+}
+
+impl Extensions {
+    /// The extensions both `self` and `other` set: what a connection has
+    /// negotiated when they are the two handshakes' (BEP 6: the fast
+    /// extension "is enabled only if both ends of the connection set this
+    /// bit").
+    pub fn both(self, other: Extensions) -> Extensions {
+        Extensions {
+            dht: self.dht && other.dht,
+            extended: self.extended && other.extended,
+            fast: self.fast && other.fast,
+        }
+    }
 }
 
 /// The 68-byte handshake that opens a connection.
@@ -68,16 +88,33 @@ impl Handshake {
         hs
     }
 
+    /// The same handshake with the fast extension bit (BEP 6) set or
+    /// cleared: `Handshake::new(info_hash, peer_id, dht).with_fast(true)`.
+    /// [`Handshake::new`] leaves it clear, as 0.7.1 does.
+    pub fn with_fast(mut self, fast: bool) -> Self {
+        self.put(FAST_BIT, fast);
+        self
+    }
+
     /// The extension flags the sender set.
     pub fn extensions(&self) -> Extensions {
         Extensions {
             dht: self.has(DHT_BIT),
             extended: self.has(EXTENDED_BIT),
+            fast: self.has(FAST_BIT),
         }
     }
 
-    fn set(&mut self, (byte, bit): (usize, u8)) {
-        self.reserved[byte] |= bit;
+    fn set(&mut self, flag: (usize, u8)) {
+        self.put(flag, true);
+    }
+
+    fn put(&mut self, (byte, bit): (usize, u8), on: bool) {
+        if on {
+            self.reserved[byte] |= bit;
+        } else {
+            self.reserved[byte] &= !bit;
+        }
     }
 
     fn has(&self, (byte, bit): (usize, u8)) -> bool {
@@ -187,10 +224,42 @@ pub(crate) mod tests {
             back.extensions(),
             Extensions {
                 dht: true,
-                extended: true
+                extended: true,
+                fast: false
             }
         );
         assert!(!Handshake::new([0; 20], [0; 20], false).extensions().dht);
+    }
+
+    #[test]
+    fn the_fast_bit_is_bep_6s_and_set_only_when_asked() {
+        let hs = Handshake::new([1; 20], [2; 20], true).with_fast(true);
+        let mut out = Vec::new();
+        hs.encode(&mut out);
+        assert_eq!(&out[20..28], &[0, 0, 0, 0, 0, 0x10, 0, 0x05]);
+        let back = Handshake::decode(out.as_slice().try_into().unwrap()).unwrap();
+        assert_eq!(
+            back.extensions(),
+            Extensions {
+                dht: true,
+                extended: true,
+                fast: true
+            }
+        );
+        // Cleared again, the other bits are kept.
+        let cleared = hs.with_fast(false);
+        assert_eq!(cleared, Handshake::new([1; 20], [2; 20], true));
+        assert!(!cleared.extensions().fast);
+        // Read from any reserved bytes, alone.
+        let mut raw = Handshake::new([0; 20], [0; 20], false);
+        raw.reserved = [0, 0, 0, 0, 0, 0, 0, 0x04];
+        assert_eq!(
+            raw.extensions(),
+            Extensions {
+                fast: true,
+                ..Extensions::default()
+            }
+        );
     }
 
     #[test]

@@ -1,9 +1,16 @@
 //! The messages of the peer wire protocol: BEP 3 (ids 0 to 8), the DHT port
-//! (9), BEP 10 extended messages (20), and any other id kept as data.
+//! (9), the BEP 6 fast extension (13 to 17), BEP 10 extended messages (20),
+//! and any other id kept as data.
+//!
+//! The fast messages are known by id only on a connection where both
+//! handshakes set the fast bit ([`MessageId::known`]): on any other, ids 13
+//! to 17 stay [`Message::Unknown`], of any length, as peer-wire-protocol
+//! 0.7.1 reads them.
 
 use bytes::{Buf, BufMut};
 
 use super::error::{BodyLen, DecodeError};
+use super::handshake::Extensions;
 
 /// Length of the big-endian length prefix before every message body.
 pub(crate) const LENGTH_PREFIX_LEN: usize = 4;
@@ -34,13 +41,23 @@ pub enum MessageId {
     Cancel = 8,
     /// `port`: the sender's DHT port (BEP 5).
     Port = 9,
+    /// `suggest` (BEP 6): the sender suggests a piece to request.
+    Suggest = 13,
+    /// `have all` (BEP 6): the sender has every piece (instead of a bitfield).
+    HaveAll = 14,
+    /// `have none` (BEP 6): the sender has no piece (instead of a bitfield).
+    HaveNone = 15,
+    /// `reject request` (BEP 6): a request the sender will not answer.
+    Reject = 16,
+    /// `allowed fast` (BEP 6): a piece the sender serves even while choking.
+    AllowedFast = 17,
     /// `extended`: a BEP 10 extension message.
     Extended = 20,
 }
 
 impl MessageId {
     /// Every id this crate knows, in id order.
-    pub const ALL: [MessageId; 11] = [
+    pub const ALL: [MessageId; 16] = [
         Self::Choke,
         Self::Unchoke,
         Self::Interested,
@@ -51,10 +68,16 @@ impl MessageId {
         Self::Piece,
         Self::Cancel,
         Self::Port,
+        Self::Suggest,
+        Self::HaveAll,
+        Self::HaveNone,
+        Self::Reject,
+        Self::AllowedFast,
         Self::Extended,
     ];
 
-    /// The known id `id` is, if any.
+    /// The id `id` is among those this crate knows, if any, whoever sent
+    /// it; a decoder reading a peer uses [`MessageId::known`].
     pub fn from_u8(id: u8) -> Option<Self> {
         Some(match id {
             0 => Self::Choke,
@@ -67,12 +90,34 @@ impl MessageId {
             7 => Self::Piece,
             8 => Self::Cancel,
             9 => Self::Port,
+            13 => Self::Suggest,
+            14 => Self::HaveAll,
+            15 => Self::HaveNone,
+            16 => Self::Reject,
+            17 => Self::AllowedFast,
             20 => Self::Extended,
             _ => return None,
         })
     }
 
-    /// The name peer-wire-protocol 0.7.1 gives the message (its event name).
+    /// The id `id` is, as read on a connection that `negotiated` these
+    /// extensions (those both handshakes set, [`Extensions::both`]): the
+    /// fast ids only if fast is among them, else they are unknown (the
+    /// decoder's and the tokio codec's one rule for them).
+    pub fn known(id: u8, negotiated: Extensions) -> Option<Self> {
+        Self::from_u8(id).filter(|id| negotiated.fast || !id.is_fast())
+    }
+
+    /// Whether this is a BEP 6 fast extension message.
+    pub const fn is_fast(self) -> bool {
+        matches!(
+            self,
+            Self::Suggest | Self::HaveAll | Self::HaveNone | Self::Reject | Self::AllowedFast
+        )
+    }
+
+    /// The name peer-wire-protocol 0.7.1 gives the message (its event name;
+    /// for the fast messages, which 0.7.1 does not know, bittorrent-protocol's).
     pub fn name(self) -> &'static str {
         match self {
             Self::Choke => "choke",
@@ -85,6 +130,11 @@ impl MessageId {
             Self::Piece => "piece",
             Self::Cancel => "cancel",
             Self::Port => "port",
+            Self::Suggest => "suggest",
+            Self::HaveAll => "have-all",
+            Self::HaveNone => "have-none",
+            Self::Reject => "reject",
+            Self::AllowedFast => "allowed-fast",
             Self::Extended => "extended",
         }
     }
@@ -94,12 +144,13 @@ impl MessageId {
     pub const fn fixed_len(self) -> usize {
         match self {
             Self::Choke | Self::Unchoke | Self::Interested | Self::NotInterested => 1,
+            Self::HaveAll | Self::HaveNone => 1,
             Self::Bitfield => 1,
             Self::Extended => 2,
             Self::Port => 3,
-            Self::Have => 5,
+            Self::Have | Self::Suggest | Self::AllowedFast => 5,
             Self::Piece => 9,
-            Self::Request | Self::Cancel => 13,
+            Self::Request | Self::Cancel | Self::Reject => 13,
         }
     }
 
@@ -180,6 +231,16 @@ pub enum Message<P> {
     Cancel(Request),
     /// The sender's DHT port (BEP 5).
     Port(u16),
+    /// BEP 6: the sender suggests the piece of this index.
+    Suggest(u32),
+    /// BEP 6: the sender has every piece.
+    HaveAll,
+    /// BEP 6: the sender has no piece.
+    HaveNone,
+    /// BEP 6: a request the sender will not answer.
+    Reject(Request),
+    /// BEP 6: the sender serves the piece of this index even while choking.
+    AllowedFast(u32),
     /// A BEP 10 extension message.
     Extended {
         /// The extension's id (0: the extended handshake).
@@ -219,6 +280,11 @@ impl<P> Message<P> {
             },
             Message::Cancel(r) => Message::Cancel(r),
             Message::Port(port) => Message::Port(port),
+            Message::Suggest(index) => Message::Suggest(index),
+            Message::HaveAll => Message::HaveAll,
+            Message::HaveNone => Message::HaveNone,
+            Message::Reject(r) => Message::Reject(r),
+            Message::AllowedFast(index) => Message::AllowedFast(index),
             Message::Extended { id, payload } => Message::Extended {
                 id,
                 payload: f(payload),
@@ -245,6 +311,11 @@ impl<P> Message<P> {
             Message::Piece { .. } => MessageId::Piece,
             Message::Cancel(_) => MessageId::Cancel,
             Message::Port(_) => MessageId::Port,
+            Message::Suggest(_) => MessageId::Suggest,
+            Message::HaveAll => MessageId::HaveAll,
+            Message::HaveNone => MessageId::HaveNone,
+            Message::Reject(_) => MessageId::Reject,
+            Message::AllowedFast(_) => MessageId::AllowedFast,
             Message::Extended { .. } => MessageId::Extended,
         })
     }
@@ -276,8 +347,10 @@ impl<P> Message<P> {
             (None, _) => {}
         }
         match *self {
-            Message::Have(index) => out.put_u32(index),
-            Message::Request(r) | Message::Cancel(r) => {
+            Message::Have(index) | Message::Suggest(index) | Message::AllowedFast(index) => {
+                out.put_u32(index)
+            }
+            Message::Request(r) | Message::Cancel(r) | Message::Reject(r) => {
                 out.put_u32(r.piece);
                 out.put_u32(r.offset);
                 out.put_u32(r.length);
@@ -310,11 +383,37 @@ pub(crate) fn piece_head(body: &[u8]) -> (u32, u32) {
     (fields.get_u32(), fields.get_u32())
 }
 
+/// What [`Message::validate`] and [`Message::decode`] read: every id this
+/// crate knows, the fast ones included.
+const EVERY_EXTENSION: Extensions = Extensions {
+    dht: true,
+    extended: true,
+    fast: true,
+};
+
 impl<'a> Message<&'a [u8]> {
     /// Checks a message body's length against its id's rule, without
     /// decoding it; [`Message::decode`] succeeds exactly when this does.
+    /// Every id this crate knows is checked, the fast ones included.
     pub fn validate(body: &[u8]) -> Result<(), DecodeError> {
-        let Some(id) = body.first().and_then(|&first| MessageId::from_u8(first)) else {
+        Self::validate_from(body, EVERY_EXTENSION)
+    }
+
+    /// Decodes a message body (the bytes after the length prefix). An empty
+    /// body is a keep-alive; an unknown id is data, not an error. Every id
+    /// this crate knows is decoded, the fast ones included.
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::decode_from(body, EVERY_EXTENSION)
+    }
+
+    /// [`Message::validate`] for a body read on a connection that
+    /// `negotiated` these extensions: ids it did not enable
+    /// ([`MessageId::known`]) are unknown, and any length is theirs.
+    pub fn validate_from(body: &[u8], negotiated: Extensions) -> Result<(), DecodeError> {
+        let Some(id) = body
+            .first()
+            .and_then(|&first| MessageId::known(first, negotiated))
+        else {
             return Ok(());
         };
         let rule = id.body_len();
@@ -332,14 +431,16 @@ impl<'a> Message<&'a [u8]> {
         }
     }
 
-    /// Decodes a message body (the bytes after the length prefix). An empty
-    /// body is a keep-alive; an unknown id is data, not an error.
-    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        Message::validate(body)?;
+    /// [`Message::decode`] for a body read on a connection that
+    /// `negotiated` these extensions: ids it did not enable
+    /// ([`MessageId::known`]) are
+    /// [`Message::Unknown`]. The decoder and the tokio codec read with this.
+    pub fn decode_from(body: &'a [u8], negotiated: Extensions) -> Result<Self, DecodeError> {
+        Message::validate_from(body, negotiated)?;
         let Some(&first) = body.first() else {
             return Ok(Message::KeepAlive);
         };
-        let Some(id) = MessageId::from_u8(first) else {
+        let Some(id) = MessageId::known(first, negotiated) else {
             return Ok(Message::Unknown {
                 id: first,
                 payload: &body[1..],
@@ -365,6 +466,11 @@ impl<'a> Message<&'a [u8]> {
             }
             MessageId::Cancel => Message::Cancel(Request::read(&mut fields)),
             MessageId::Port => Message::Port(fields.get_u16()),
+            MessageId::Suggest => Message::Suggest(fields.get_u32()),
+            MessageId::HaveAll => Message::HaveAll,
+            MessageId::HaveNone => Message::HaveNone,
+            MessageId::Reject => Message::Reject(Request::read(&mut fields)),
+            MessageId::AllowedFast => Message::AllowedFast(fields.get_u32()),
             MessageId::Extended => Message::Extended {
                 id: fields.get_u8(),
                 payload,

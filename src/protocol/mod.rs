@@ -9,14 +9,17 @@
 //! - [`Handshake`] and [`Message`]: one type per structured message, each
 //!   with `decode` and `encode`.
 //! - [`DecodeError`]: what a peer can get wrong, each with a stable code.
+//! - [`allowed_fast_set`]: BEP 6's allowed-fast set for a peer.
 
 mod decoder;
 mod error;
+mod fast;
 mod handshake;
 mod message;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError};
+pub use fast::{allowed_fast_set, allowed_fast_set_from, FastSetError, MAX_ALLOWED_FAST_SET_LEN};
 pub use handshake::{
     Extensions, Handshake, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET, PEER_ID_OFFSET, PROTOCOL,
     RESERVED_OFFSET,

@@ -200,8 +200,8 @@ fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<Decode
 
 /// A session with every kind of frame.
 fn session() -> (Vec<u8>, Vec<Owned>) {
-    let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true);
-    let messages: [Message<&[u8]>; 13] = [
+    let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true).with_fast(true);
+    let messages: [Message<&[u8]>; 18] = [
         Message::Bitfield(&[0xff, 0x0f, 0x80]),
         Message::Interested,
         Message::Unchoke,
@@ -225,6 +225,11 @@ fn session() -> (Vec<u8>, Vec<Owned>) {
         },
         Message::NotInterested,
         Message::Choke,
+        Message::HaveNone,
+        Message::Suggest(3),
+        Message::Reject(Request::new(0, 16384, 16384)),
+        Message::AllowedFast(9),
+        Message::HaveAll,
     ];
     let mut bytes = Vec::new();
     hs.encode(&mut bytes);
@@ -239,10 +244,16 @@ fn session() -> (Vec<u8>, Vec<Owned>) {
 
 /// A decoder in each mode: gathering straddling pieces, or splitting
 /// them off to the caller.
+/// Both with the fast extension negotiated when the peer's handshake sets
+/// it (the session's does).
 fn decoders() -> [Decoder; 2] {
     let mut split = Decoder::default();
     split.set_split_pieces(true);
-    [Decoder::default(), split]
+    let mut gather = Decoder::default();
+    for dec in [&mut gather, &mut split] {
+        dec.set_fast(true);
+    }
+    [gather, split]
 }
 
 #[test]
@@ -263,6 +274,7 @@ fn whole_session_split_at_every_point() {
             let (a, b) = bytes.split_at(cut);
             let mut dec = Decoder::default();
             dec.set_split_pieces(split);
+            dec.set_fast(true);
             let (frames, err) = decode_all(&mut dec, &[a, b]);
             assert_eq!(err, None, "cut at {cut}, split {split}");
             assert_eq!(frames, expected, "cut at {cut}, split {split}");
@@ -286,6 +298,104 @@ fn whole_session_byte_by_byte_and_at_every_pair_of_points() {
                 let (frames, err) = decode_all(&mut dec, &chunks);
                 assert_eq!(err, None);
                 assert_eq!(frames, expected, "cuts at {i} and {j}, split {split}");
+            }
+        }
+    }
+}
+
+/// The messages of `chunks` (after a handshake), owned.
+fn messages_of(dec: &mut Decoder, chunks: &[&[u8]]) -> Result<Vec<Message<Vec<u8>>>, DecodeError> {
+    let mut messages = Vec::new();
+    for chunk in chunks {
+        let mut pos = 0;
+        while let Some(frame) = dec.decode(chunk, &mut pos)? {
+            match frame.kind {
+                FrameKind::Message(m) => messages.push(m.map(<[u8]>::to_vec)),
+                FrameKind::Handshake(_) => {}
+                FrameKind::PieceStart { .. } => panic!("no piece here"),
+            }
+        }
+    }
+    Ok(messages)
+}
+
+#[test]
+fn fast_messages_are_read_as_such_only_when_both_handshakes_set_fast() {
+    let fast: [Message<Vec<u8>>; 5] = [
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(1, 16384, 16384)),
+        Message::AllowedFast(u32::MAX),
+    ];
+    for (peer_fast, ours_fast) in [(false, false), (false, true), (true, false), (true, true)] {
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], true)
+            .with_fast(peer_fast)
+            .encode(&mut bytes);
+        let mut expected = Vec::new();
+        for m in &fast {
+            let start = bytes.len();
+            m.encode(&mut bytes);
+            expected.push(if peer_fast && ours_fast {
+                m.clone()
+            } else {
+                // 0.7.1's reading: the id and the body after it, as data.
+                Message::Unknown {
+                    id: bytes[start + 4],
+                    payload: bytes[start + 5..].to_vec(),
+                }
+            });
+        }
+        for split in [false, true] {
+            for cut in 0..=bytes.len() {
+                let mut dec = Decoder::default();
+                dec.set_split_pieces(split);
+                dec.set_fast(ours_fast);
+                let (a, b) = bytes.split_at(cut);
+                let got = messages_of(&mut dec, &[a, b]);
+                let fast = (peer_fast, ours_fast);
+                assert_eq!(got.as_ref(), Ok(&expected), "cut at {cut}, fast {fast:?}");
+            }
+        }
+    }
+}
+
+/// Hostile: a fast message of the wrong length is a protocol error when
+/// both handshakes set the fast bit, and an unknown message otherwise (so a
+/// peer cannot make a decoder that did not ask for fast, 0.7.1's reading,
+/// fail with one).
+#[test]
+fn a_fast_message_of_the_wrong_length_fails_only_when_fast_is_negotiated() {
+    let bad: [(&[u8], &str); 5] = [
+        (&[0, 0, 0, 4, 13, 0, 0, 1], "suggest"),
+        (&[0, 0, 0, 2, 14, 0], "have-all"),
+        (&[0, 0, 0, 5, 15, 0, 0, 0, 0], "have-none"),
+        (&[0, 0, 0, 1, 16], "reject"),
+        (&[0, 0, 0, 6, 17, 0, 0, 0, 1, 2], "allowed-fast"),
+    ];
+    for (frame, name) in bad {
+        for (peer_fast, ours_fast) in [(false, true), (true, false), (true, true)] {
+            let mut bytes = Vec::new();
+            Handshake::new([1; 20], [2; 20], false)
+                .with_fast(peer_fast)
+                .encode(&mut bytes);
+            bytes.extend_from_slice(frame);
+            bytes.extend_from_slice(&[0, 0, 0, 1, 2]); // interested
+            for mut dec in decoders() {
+                dec.set_fast(ours_fast);
+                let got = messages_of(&mut dec, &[&bytes]);
+                if peer_fast && ours_fast {
+                    let err = got.unwrap_err();
+                    assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
+                    assert!(matches!(err, DecodeError::BadLength { name: n, .. } if n == name));
+                } else {
+                    let unknown = Message::Unknown {
+                        id: frame[4],
+                        payload: frame[5..].to_vec(),
+                    };
+                    assert_eq!(got, Ok(vec![unknown, Message::Interested]));
+                }
             }
         }
     }
@@ -363,7 +473,7 @@ fn frames_inside_the_input_are_borrowed() {
         }
         count += 1;
     }
-    assert_eq!(count, 14);
+    assert_eq!(count, 19);
     assert_eq!(dec.buffered_len(), 0);
 }
 

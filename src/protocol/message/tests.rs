@@ -34,6 +34,11 @@ pub(crate) fn any_message(max_payload: usize) -> impl Strategy<Value = Message<V
         }),
         any_request().prop_map(Message::Cancel),
         any::<u16>().prop_map(Message::Port),
+        any::<u32>().prop_map(Message::Suggest),
+        Just(Message::HaveAll),
+        Just(Message::HaveNone),
+        any_request().prop_map(Message::Reject),
+        any::<u32>().prop_map(Message::AllowedFast),
         (any::<u8>(), payload()).prop_map(|(id, payload)| Message::Extended { id, payload }),
         (unknown_id, payload()).prop_map(|(id, payload)| Message::Unknown { id, payload }),
     ]
@@ -56,6 +61,32 @@ proptest! {
         let back = Message::decode(&out[4..]).unwrap();
         prop_assert_eq!(&out[out.len() - back.payload().len()..], back.payload());
         prop_assert_eq!(back.map(<[u8]>::to_vec), m);
+    }
+
+    /// On a connection that did not negotiate fast, a body decodes as it
+    /// would if this crate did not know the fast ids: any fast id is an
+    /// unknown message, whatever its length; on one that did, as `decode`
+    /// reads it.
+    #[test]
+    fn only_a_connection_that_negotiated_fast_reads_fast_messages(
+        id in 12u8..=18,
+        rest in vec(any::<u8>(), 0..20),
+        dht in any::<bool>(),
+        extended in any::<bool>(),
+    ) {
+        let mut body = vec![id];
+        body.extend_from_slice(&rest);
+        let plain = Extensions { dht, extended, fast: false };
+        let fast = Extensions { fast: true, ..plain };
+        prop_assert_eq!(Message::decode_from(&body, fast), Message::decode(&body));
+        prop_assert_eq!(Message::validate_from(&body, fast), Message::validate(&body));
+        let from_plain = Message::decode_from(&body, plain);
+        prop_assert_eq!(Message::validate_from(&body, plain).is_ok(), from_plain.is_ok());
+        if MessageId::from_u8(id).is_some_and(MessageId::is_fast) {
+            prop_assert_eq!(from_plain, Ok(Message::Unknown { id, payload: &body[1..] }));
+        } else {
+            prop_assert_eq!(from_plain, Message::decode(&body));
+        }
     }
 
     #[test]
@@ -95,6 +126,11 @@ fn all_messages() -> Vec<Message<&'static [u8]>> {
         },
         Message::Cancel(Request::new(u32::MAX, u32::MAX - 1, 3)),
         Message::Port(6881),
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(2, 16384, 16384)),
+        Message::AllowedFast(u32::MAX),
         Message::Extended {
             id: 0,
             payload: b"d1:md11:ut_metadatai1eee",
@@ -184,6 +220,11 @@ fn every_id_is_listed_once_with_bep_3s_length() {
         (7, AtLeast(9)),
         (8, Exactly(13)),
         (9, Exactly(3)),
+        (13, Exactly(5)),
+        (14, Exactly(1)),
+        (15, Exactly(1)),
+        (16, Exactly(13)),
+        (17, Exactly(5)),
         (20, AtLeast(2)),
     ];
     assert_eq!(MessageId::ALL.map(|id| (id as u8, id.body_len())), rules);
@@ -194,4 +235,84 @@ fn every_id_is_listed_once_with_bep_3s_length() {
     let longest = MessageId::ALL.map(|id| LENGTH_PREFIX_LEN + id.fixed_len());
     assert_eq!(longest.into_iter().max(), Some(MAX_HEADER_LEN));
     assert_eq!(MAX_HEADER_LEN, 17);
+}
+
+#[test]
+fn fast_messages_are_bep_6s_bytes() {
+    let cases: [(Message<&[u8]>, &[u8]); 5] = [
+        (Message::Suggest(3), &[0, 0, 0, 5, 13, 0, 0, 0, 3]),
+        (Message::HaveAll, &[0, 0, 0, 1, 14]),
+        (Message::HaveNone, &[0, 0, 0, 1, 15]),
+        (
+            Message::Reject(Request::new(1, 2, 3)),
+            &[0, 0, 0, 13, 16, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3],
+        ),
+        (
+            Message::AllowedFast(0x0102_0304),
+            &[0, 0, 0, 5, 17, 1, 2, 3, 4],
+        ),
+    ];
+    let fast = Extensions {
+        fast: true,
+        ..Extensions::default()
+    };
+    for (m, bytes) in cases {
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        assert_eq!(out, bytes, "{m:?}");
+        assert_eq!(Message::decode_from(&out[4..], fast), Ok(m));
+        // From a peer without the fast bit: the same bytes, unknown.
+        assert_eq!(
+            Message::decode_from(&out[4..], Extensions::default()),
+            Ok(Message::Unknown {
+                id: out[4],
+                payload: &out[5..]
+            })
+        );
+    }
+}
+
+/// Hostile: each fast id with a wrong length, with fast negotiated, breaks
+/// the length rule under the name bittorrent-protocol gives its event;
+/// without, it is an unknown message.
+#[test]
+fn a_fast_message_of_the_wrong_length_is_bad_only_when_fast_is_negotiated() {
+    use BodyLen::Exactly;
+    let fast = Extensions {
+        fast: true,
+        ..Extensions::default()
+    };
+    let cases: [(&[u8], &str, u32); 10] = [
+        (&[13, 0, 0, 0], "suggest", 5),
+        (&[13, 0, 0, 0, 1, 0], "suggest", 5),
+        (&[14, 0], "have-all", 1),
+        (&[14, 1, 2, 3, 4], "have-all", 1),
+        (&[15, 0], "have-none", 1),
+        (&[16, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0], "reject", 13),
+        (&[16; 14], "reject", 13),
+        (&[16], "reject", 13),
+        (&[17, 0, 0, 0], "allowed-fast", 5),
+        (&[17, 0, 0, 0, 0, 0, 0, 0, 0], "allowed-fast", 5),
+    ];
+    for (body, name, expected) in cases {
+        let err = DecodeError::BadLength {
+            id: body[0],
+            name,
+            expected: Exactly(expected),
+            received: body.len() as u32,
+        };
+        assert_eq!(Message::decode_from(body, fast), Err(err.clone()));
+        assert_eq!(Message::validate_from(body, fast), Err(err.clone()));
+        assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{name} message (id {})", body[0])));
+        assert_eq!(
+            Message::decode_from(body, Extensions::default()),
+            Ok(Message::Unknown {
+                id: body[0],
+                payload: &body[1..]
+            })
+        );
+    }
 }
