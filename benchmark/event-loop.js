@@ -21,7 +21,7 @@ const { BLOCK, HASH, ID_B } = require('./workloads.js')
 async function main () {
   const [short, conns, seconds] = process.argv.slice(2)
   const [impl] = await load(short)
-  const data = Buffer.alloc(1000 * 16 * BLOCK / 64, 0x61) // 4 MiB
+  const data = Buffer.alloc(256 * BLOCK, 0x61) // 4 MiB: 256 blocks
   let handshakes = 0
   let answered = 0
   let allIn
