@@ -157,6 +157,34 @@ describe('close', () => {
   })
 })
 
+describe('request errors', () => {
+  test('are Errors with the messages of 0.7.1, without a stack trace; Error.stackTraceLimit is left as it was', async () => {
+    const limit = Error.stackTraceLimit
+    const errors = []
+    const collect = (err) => errors.push(err)
+    const w = pwp()
+    w.request(0, 0, 1, collect) // the peer chokes us
+    w.write(Buffer.concat([handshakeBytes(), Buffer.from([0, 0, 0, 1, 1])])) // unchoke
+    w.request(1, 0, 1, collect)
+    w.cancel(1, 0, 1)
+    w.setTimeout(1)
+    w.request(2, 0, 1, collect)
+    await new Promise((resolve) => w.once('timeout', resolve))
+    w.request(3, 0, 1, collect)
+    w.destroy()
+    await new Promise((resolve) => setImmediate(resolve))
+    w.request(4, 0, 1, collect)
+    assert.deepEqual(errors.map((e) => e.message),
+      ['peer is choking', 'request was cancelled', 'request has timed out', 'wire is closed', 'wire is closed'])
+    for (const err of errors) {
+      assert.ok(err instanceof Error)
+      assert.ok(require('node:util').types.isNativeError(err))
+      assert.equal(err.stack, `Error: ${err.message}`)
+    }
+    assert.equal(Error.stackTraceLimit, limit)
+  })
+})
+
 describe('input', () => {
   test('a write larger than one decode slice (64 MiB) delivers every block intact', () => {
     const count = 4200 // 4200 blocks of 16 KiB: about 69 MiB in one write

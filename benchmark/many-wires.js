@@ -3,9 +3,11 @@
 // Many wires, in a process of their own (so that its memory is theirs):
 // `node --expose-gc many-wires.js <impl short name> <pairs>` makes that many
 // wire pairs in memory; each side handshakes, sends a 1000-piece bitfield and
-// three haves. Prints JSON: the heap, external and RSS growth per pair after
-// a full GC (first round, fresh process), and the time until every wire has
-// received all of it (second round).
+// three haves. Prints JSON: the time until every wire has received all of
+// it in the first round (`cold`: a fresh process, the first wires a program
+// makes) and in the second (`ms`: warm), the heap, external and RSS growth
+// per pair after a full GC (first round), and the time it took to load the
+// implementation (`load`).
 
 const { load } = require('./impls.js')
 const { HASH, ID_A, ID_B, tick } = require('./workloads.js')
@@ -15,8 +17,9 @@ const now = () => process.hrtime.bigint()
 async function main () {
   const [short, pairsArg] = process.argv.slice(2)
   const pairs = Number(pairsArg)
-  const impl = (await load()).find((i) => i.short === short)
-  if (!impl) throw new Error(`no implementation ${short}`)
+  const t = now()
+  const [impl] = await load(short)
+  const loadMs = Number(now() - t) / 1e6
   const bits = Buffer.alloc(125, 0xaa) // 1000 pieces, the even ones
 
   // Round 1, in a fresh process: memory. What the pairs hold after a full
@@ -24,7 +27,9 @@ async function main () {
   // process, so this round is the one to read it from).
   global.gc()
   const before = process.memoryUsage()
+  const c0 = now()
   const first = await run(impl, pairs, bits)
+  const cold = Number(now() - c0) / 1e6
   await tick()
   global.gc()
   const after = process.memoryUsage()
@@ -40,7 +45,7 @@ async function main () {
   const wires = await run(impl, pairs, bits)
   const ms = Number(now() - t0) / 1e6
 
-  process.stdout.write(JSON.stringify({ ms, heap: per('heapUsed'), external: per('external'), rss: per('rss'), wires: wires.length }) + '\n')
+  process.stdout.write(JSON.stringify({ cold, ms, load: loadMs, heap: per('heapUsed'), external: per('external'), rss: per('rss'), wires: wires.length }) + '\n')
 }
 
 function run (impl, pairs, bits) {

@@ -1,17 +1,18 @@
 'use strict'
 
 // npm run bench [-- --rounds N] [-- --only name,name] [-- --quick]
+// names: bulk-memory, bulk-tcp, reassembly, have, mix, many-wires,
+// slow-reader, event-loop
 //
 // peer-wire-native against peer-wire-protocol 0.7.1 and bittorrent-protocol
-// 5.0.9, side by side in one process (many-wires: one child process per
-// run). Each workload runs one uncounted warm-up round per implementation,
-// then the implementations alternate within each round (the order rotates
-// from round to round); the table shows medians and ratios. See the README,
-// "Benchmarks", for the method and the latest results.
+// 5.0.9, side by side in one run: every measurement is a process of its own
+// (cold, as a program meets the wire), the implementations alternate within
+// each round and the order rotates from round to round; the table shows
+// medians and ratios. See the README, "Benchmarks", for the method and the
+// latest results.
 
 const os = require('node:os')
 const path = require('node:path')
-const crypto = require('node:crypto')
 const { execFile } = require('node:child_process')
 const { promisify } = require('node:util')
 const { load } = require('./impls.js')
@@ -38,39 +39,30 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-// Between runs: a full GC, then 100 ms for whatever the last run left
-// pending (bittorrent-protocol's streams finish tearing down for tens of
-// milliseconds after destroy(); measured here, the next run was 2.5 times
-// slower without this pause, whatever implementation it was).
-async function settle () {
-  if (global.gc) global.gc()
-  await new Promise((resolve) => setTimeout(resolve, 100))
+const execFileP = promisify(execFile)
+async function child (script, args) {
+  const { stdout } = await execFileP(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args], { maxBuffer: 1 << 20 })
+  return JSON.parse(stdout)
 }
 
-// Runs `fn(impl)` for every implementation, `rounds` times, rotating the
-// order, after one warm-up round that is not counted; returns
-// { short: [ms, ...] }.
+// Runs `fn(impl)` for every implementation, `rounds` times, the order
+// rotating from round to round; returns { short: [result, ...] }. Every run
+// is a process of its own (see child.js): no warm-up, as a program meets
+// the wire.
 async function alternate (impls, rounds, fn) {
-  const times = {}
-  for (const impl of impls) {
-    times[impl.short] = []
-    await fn(impl)
-  }
+  const results = {}
+  for (const impl of impls) results[impl.short] = []
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(r + k) % impls.length]
-      times[impl.short].push(await fn(impl))
-      await settle()
+      results[impl.short].push(await fn(impl))
     }
   }
-  return times
+  return results
 }
 
-const execFileP = promisify(execFile)
-async function manyWires (impl, pairs) {
-  const { stdout } = await execFileP(process.execPath, ['--expose-gc', path.join(__dirname, 'many-wires.js'), impl.short, String(pairs)])
-  return JSON.parse(stdout)
-}
+// One workload's run in a fresh process: its time in ms.
+const once = (workload, opts) => async (impl) => (await child('child.js', [workload, impl.short, JSON.stringify(opts)])).ms
 
 function fmtRate (bytes, ms) { return `${(bytes / ms / 1e6).toFixed(2)} GB/s` }
 function fmtMsgs (n, ms) { return `${(n / ms / 1e3).toFixed(2)} M msg/s` }
@@ -82,7 +74,6 @@ async function main () {
   const rows = []
   const want = (name) => !opts.only || opts.only.includes(name)
   const total = opts.quick ? 128 * MiB : GiB
-  const data = crypto.randomBytes(4 * MiB)
 
   const note = (s) => process.stderr.write(s + '\n')
   const floorNotes = []
@@ -107,13 +98,14 @@ async function main () {
   }
 
   if (want('bulk-memory')) {
-    const t = await alternate(impls, opts.rounds, (impl) => W.bulk(impl, { total, data, tcp: false }))
+    const t = await alternate(impls, opts.rounds, once('bulk', { total, tcp: false }))
     row(`bulk, in memory (${total / MiB} MiB)`, t, (ms) => fmtRate(total, ms))
   }
   if (want('bulk-tcp')) {
+    // Sockets as the program made them (Nagle on), then with setNoDelay(true)
+    // called by the program; the ceiling: the same bytes with no protocol.
     const withCeiling = [...impls, { short: 'ceiling' }]
-    const t = await alternate(withCeiling, opts.rounds, (impl) =>
-      impl.short === 'ceiling' ? W.ceiling({ total }) : W.bulk(impl, { total, data, tcp: true }))
+    const t = await alternate(withCeiling, opts.rounds, once('bulk', { total, tcp: true }))
     row(`bulk, loopback TCP (${total / MiB} MiB)`, t, (ms) => fmtRate(total, ms))
     const ceil = median(t.ceiling)
     const r = rows[rows.length - 1]
@@ -121,31 +113,33 @@ async function main () {
     r.ofCeiling = ceil / r.medians.native
     r.pwpOfCeiling = ceil / r.medians.pwp
     r.btpOfCeiling = ceil / r.medians.btp
+    const n = await alternate(impls, opts.rounds, once('bulk', { total, tcp: true, noDelay: true }))
+    row(`bulk, loopback TCP, setNoDelay(true) by the program (${total / MiB} MiB)`, n, (ms) => fmtRate(total, ms))
+    const rn = rows[rows.length - 1]
+    rn.ofCeilingNoDelay = ceil / rn.medians.native
   }
   if (want('reassembly')) {
     const count = opts.quick ? 2048 : 16384 // 32 or 256 MiB of 16 KiB blocks
-    const stream = await W.recordPieces(reference.create, count)
+    const mib = (68 + count * (13 + W.BLOCK)) / MiB
     for (const size of [1400, 65536]) {
-      const chunks = W.cut(stream, size)
       const floors = [{ short: 'count' }, { short: 'copy' }]
-      const t = await alternate([...impls, ...floors], opts.rounds + 2, (impl) =>
-        impl.short === 'count' || impl.short === 'copy'
-          ? W.reassemblyFloor(impl.short === 'copy', { chunks, count })
-          : W.reassembly(impl, { chunks, count }))
-      const name = `reassembly, ${size === 1400 ? '1400-byte' : '64 KiB'} chunks (${(stream.length / MiB).toFixed(0)} MiB)`
-      row(name, t, (ms) => fmtRate(stream.length, ms))
-      floorNotes.push(`${name}: a bare stream.Duplex fed the same chunks runs at ${fmtRate(stream.length, median(t.count))} counting them, ${fmtRate(stream.length, median(t.copy))} also copying each block into fresh memory.`)
+      const bytes = count * (13 + W.BLOCK) + 68
+      const t = await alternate([...impls, ...floors], opts.rounds + 2, once('reassembly', { count, size }))
+      const name = `reassembly, ${size === 1400 ? '1400-byte' : '64 KiB'} chunks (${mib.toFixed(0)} MiB)`
+      row(name, t, (ms) => fmtRate(bytes, ms))
+      rows[rows.length - 1].ofCopy = median(t.copy) / rows[rows.length - 1].medians.native
+      floorNotes.push(`Floor, ${name}: a bare stream.Duplex fed the same chunks runs at ${fmtRate(bytes, median(t.count))} counting them, ${fmtRate(bytes, median(t.copy))} also copying each block into fresh memory; peer-wire-native runs at ${(100 * rows[rows.length - 1].ofCopy).toFixed(1)} % of the copy floor.`)
     }
   }
   if (want('have')) {
     const messages = 1000000
-    const t = await alternate(impls, opts.rounds, (impl) => W.small(impl, { kind: 'have', messages }))
+    const t = await alternate(impls, opts.rounds, once('small', { kind: 'have', messages }))
     row('1M have, sender wire to receiver wire', t, (ms) => fmtMsgs(messages, ms))
   }
   if (want('mix')) {
     const messages = 1000000
-    const t = await alternate(impls, opts.rounds, (impl) => W.small(impl, { kind: 'mix', messages }))
-    row('1M mixed (have/request/cancel/(un)interested)', t, (ms) => fmtMsgs(messages, ms))
+    const t = await alternate(impls, opts.rounds, once('small', { kind: 'mix', messages }))
+    row('1M mixed (have/request with a callback/cancel/(un)interested)', t, (ms) => fmtMsgs(messages, ms))
   }
   if (want('many-wires')) {
     const pairs = 2000
@@ -153,12 +147,17 @@ async function main () {
     for (let r = 0; r < Math.max(3, opts.rounds - 2); r++) {
       for (let k = 0; k < impls.length; k++) {
         const impl = impls[(r + k) % impls.length]
-        results[impl.short].push(await manyWires(impl, pairs))
+        results[impl.short].push(await child('many-wires.js', [impl.short, String(pairs)]))
       }
     }
-    const t = {}
-    for (const k of Object.keys(results)) t[k] = results[k].map((x) => x.ms)
-    row(`${pairs} wire pairs: handshake, bitfield, 3 haves`, t, (ms) => `${ms.toFixed(0)} ms`)
+    const cold = {}
+    const warm = {}
+    for (const k of Object.keys(results)) {
+      cold[k] = results[k].map((x) => x.cold)
+      warm[k] = results[k].map((x) => x.ms)
+    }
+    row(`${pairs} wire pairs: handshake, bitfield, 3 haves; cold (first round in a fresh process)`, cold, (ms) => `${ms.toFixed(0)} ms`)
+    row(`${pairs} wire pairs: the same, warm (second round)`, warm, (ms) => `${ms.toFixed(0)} ms`)
     const mem = {}
     for (const k of Object.keys(results)) {
       mem[k] = {
@@ -181,21 +180,57 @@ async function main () {
     note(`many-wires memory: ${JSON.stringify(mem)}`)
   }
 
+  if (want('slow-reader')) {
+    const SECONDS = 5
+    const CAP = 1024 // MiB
+    const t = await alternate(impls, 1, (impl) => child('slow-reader.js', [impl.short, String(SECONDS), String(CAP)]))
+    const fmt = (x) => x.capped
+      ? `> ${CAP} MiB (${(x.ms / 1000).toFixed(1)} s, ${x.answered} blocks)`
+      : `${(x.growth / MiB).toFixed(1)} MiB (${(x.ms / 1000).toFixed(1)} s, ${x.answered} blocks)`
+    const r = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v[0]]))
+    const ratio = (x) => x.capped ? `> ${(x.growth / r.native.growth).toFixed(0)}×` : `${(x.growth / r.native.growth).toFixed(2)}×`
+    rows.push({
+      name: `slow reader: a seeder's RSS growth, the peer flooding requests and never reading (${SECONDS} s or ${CAP} MiB)`,
+      native: fmt(r.native),
+      pwp: fmt(r.pwp),
+      btp: fmt(r.btp),
+      vsPwp: ratio(r.pwp),
+      vsBtp: ratio(r.btp),
+      base: r.base && fmt(r.base),
+      vsBase: r.base && ratio(r.base)
+    })
+    note(`slow-reader: ${JSON.stringify(t)}`)
+  }
+  if (want('event-loop')) {
+    const CONNS = 500
+    const SECONDS = 4
+    const t = await alternate(impls, Math.max(3, opts.rounds - 2), (impl) => child('event-loop.js', [impl.short, String(CONNS), String(SECONDS)]))
+    const pick = (key) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => x[key])]))
+    row(`event-loop delay under ${CONNS} TCP connections, median`, pick('p50'), (ms) => `${ms.toFixed(2)} ms`)
+    row(`event-loop delay under ${CONNS} TCP connections, p99`, pick('p99'), (ms) => `${ms.toFixed(2)} ms`)
+    const blocks = pick('blocks')
+    const m = (k) => blocks[k] ? `${(median(blocks[k]) / 1000).toFixed(1)} k` : ''
+    floorNotes.push(`event loop: blocks served a second while the delay was recorded (medians): peer-wire-native ${m('native')}, peer-wire-protocol ${m('pwp')}, bittorrent-protocol ${m('btp')}` + (blocks.base ? `, baseline ${m('base')}` : '') + '.')
+  }
+
   const cpu = os.cpus()[0].model.trim()
   console.log(`\n${native.name} vs ${reference.name} and ${btp.name}`)
-  console.log(`${os.cpus().length} × ${cpu}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; medians of ${opts.rounds} rounds (reassembly ${opts.rounds + 2}), implementations alternating\n`)
+  console.log(`${os.cpus().length} × ${cpu}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; medians of ${opts.rounds} rounds (reassembly ${opts.rounds + 2}), each run a fresh process, implementations alternating\n`)
   const base = impls.find((i) => i.short === 'base')
   console.log('| workload | peer-wire-native | peer-wire-protocol 0.7.1 | bittorrent-protocol 5.0.9 | native vs pwp | native vs btp |' +
     (base ? ` ${base.name} | native vs it |` : ''))
   console.log('|---|---|---|---|---|---|' + (base ? '---|---|' : ''))
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.native} | ${r.pwp} | ${r.btp} | ${r.vsPwp.toFixed(2)}× | ${r.vsBtp.toFixed(2)}× |` +
-      (base ? ` ${r.base} | ${r.vsBase.toFixed(2)}× |` : ''))
+    const x = (v) => typeof v === 'string' ? v : `${v.toFixed(2)}×`
+    console.log(`| ${r.name} | ${r.native} | ${r.pwp} | ${r.btp} | ${x(r.vsPwp)} | ${x(r.vsBtp)} |` +
+      (base ? ` ${r.base} | ${x(r.vsBase)} |` : ''))
   }
-  for (const line of floorNotes) console.log(`\nFloor, ${line}`)
+  for (const line of floorNotes) console.log(`\n${line}`)
   const tcp = rows.find((r) => r.ceiling)
+  const nd = rows.find((r) => r.ofCeilingNoDelay)
   if (tcp) {
-    console.log(`\nRaw loopback TCP ceiling (same bytes, no protocol): ${tcp.ceiling}; peer-wire-native reaches ${(100 * tcp.ofCeiling).toFixed(1)} % of it, peer-wire-protocol ${(100 * tcp.pwpOfCeiling).toFixed(1)} %, bittorrent-protocol ${(100 * tcp.btpOfCeiling).toFixed(1)} %.`)
+    console.log(`\nRaw loopback TCP ceiling (same bytes, no protocol): ${tcp.ceiling}; peer-wire-native reaches ${(100 * tcp.ofCeiling).toFixed(1)} % of it, peer-wire-protocol ${(100 * tcp.pwpOfCeiling).toFixed(1)} %, bittorrent-protocol ${(100 * tcp.btpOfCeiling).toFixed(1)} %` +
+      (nd ? `; with setNoDelay(true) by the program, peer-wire-native reaches ${(100 * nd.ofCeilingNoDelay).toFixed(1)} %.` : '.'))
   }
   console.log('\nRatios are speed-ups (the JavaScript wire\'s time / native\'s time; for memory, its RSS per pair / native\'s): above 1 means peer-wire-native is faster or smaller.')
 }

@@ -17,31 +17,31 @@ const now = () => process.hrtime.bigint()
 const since = (t0) => Number(now() - t0) / 1e6
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
-// A loopback TCP connection: [client socket, server-side socket], both
-// with Nagle's algorithm off, as BitTorrent clients set their peer sockets
-// (with it on, the leecher's small request writes wait for acknowledgements,
-// and runs of every implementation came out 1.2 to 2.4 GB/s at random).
-async function connection () {
+// A loopback TCP connection: [client socket, server-side socket], as the
+// program made them: Nagle's algorithm on (Node's default) unless `noDelay`.
+async function connection ({ noDelay = false } = {}) {
   const server = net.createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const client = net.connect(server.address().port, '127.0.0.1')
   const [[accepted]] = await Promise.all([once(server, 'connection'), once(client, 'connect')])
   server.close()
-  client.setNoDelay(true)
-  accepted.setNoDelay(true)
+  if (noDelay) {
+    client.setNoDelay(true)
+    accepted.setNoDelay(true)
+  }
   return [client, accepted]
 }
 
 // Bulk transfer: the leecher keeps 32 requests of 16 KiB outstanding until
 // `total` bytes have arrived; the seeder answers from `data` (a preallocated
 // buffer, a multiple of 16 KiB); every block is compared with what was sent.
-async function bulk (impl, { total, data, tcp }) {
+async function bulk (impl, { total, data, tcp, noDelay }) {
   const seeder = impl.create()
   const leecher = impl.create()
   let sockets = []
   if (tcp) {
-    sockets = await connection()
+    sockets = await connection({ noDelay })
     const [client, accepted] = sockets
     accepted.pipe(seeder).pipe(accepted)
     client.pipe(leecher).pipe(client)
@@ -88,7 +88,8 @@ async function bulk (impl, { total, data, tcp }) {
 
 // The raw ceiling: the bytes of the bulk transfer (16 KiB blocks with their
 // 13-byte headers) over a loopback TCP connection, with no protocol, written
-// 32 blocks at a time (the window the leecher keeps) in one write each.
+// 32 blocks at a time (the window the leecher keeps) in one write each
+// (writes this large never wait for Nagle's algorithm).
 async function ceiling ({ total }) {
   const [client, accepted] = await connection()
   const WINDOW = 32
@@ -114,19 +115,24 @@ async function ceiling ({ total }) {
   return ms
 }
 
-// A recorded stream: a handshake, then `count` piece messages of 16 KiB.
-function recordPieces (reference, count) {
-  const w = reference()
-  const chunks = []
-  w.on('data', (c) => chunks.push(Buffer.from(c)))
-  w.handshake(HASH, ID_A)
-  const block = Buffer.alloc(BLOCK)
+// A stream as a peer sends it: a handshake, then `count` piece messages of
+// 16 KiB (built here, so that making it runs no implementation's code).
+function pieceStream (count) {
+  const FRAME = 13 + BLOCK
+  const out = Buffer.alloc(68 + count * FRAME)
+  out[0] = 19
+  out.write('BitTorrent protocol', 1, 'latin1')
+  HASH.copy(out, 28)
+  ID_A.copy(out, 48)
   for (let i = 0; i < count; i++) {
-    block.fill(i & 0xff)
-    w.piece(i, 0, block)
+    const at = 68 + i * FRAME
+    out.writeUInt32BE(9 + BLOCK, at)
+    out[at + 4] = 7
+    out.writeUInt32BE(i, at + 5)
+    out.writeUInt32BE(0, at + 9)
+    out.fill(i & 0xff, at + 13, at + FRAME)
   }
-  w.resume()
-  return new Promise((resolve) => setImmediate(() => resolve(Buffer.concat(chunks))))
+  return out
 }
 
 // Reassembly: the recorded stream written in the given chunks (cut once, the
@@ -193,9 +199,10 @@ function cut (stream, size) {
 }
 
 // Small messages from a sender wire to a receiver wire in memory: `have`
-// alone, or the mix have/request/cancel/interested/uninterested (five events
-// an iteration). Time from the first call until the receiver has emitted
-// every event.
+// alone, or the mix interested/have/request/cancel/uninterested (five
+// events an iteration), each request with a callback, as users make them
+// (the cancel calls it back with an Error). Time from the first call until
+// the receiver has emitted every event and every callback has run.
 async function small (impl, { kind, messages }) {
   const sender = impl.create()
   const receiver = impl.create()
@@ -207,11 +214,15 @@ async function small (impl, { kind, messages }) {
   if (sender.peerChoking) await once(sender, 'unchoke')
   await tick()
   let events = 0
+  let cancelled = 0
   const expected = messages
   const done = new Promise((resolve) => {
     const count = () => { if (++events === expected) resolve() }
     for (const name of ['have', 'request', 'cancel', 'interested', 'uninterested']) receiver.on(name, count)
   })
+  const callback = (err) => {
+    if (err) cancelled++
+  }
   const t0 = now()
   if (kind === 'have') {
     for (let i = 0; i < messages; i++) sender.have(i)
@@ -219,16 +230,17 @@ async function small (impl, { kind, messages }) {
     for (let i = 0; i < messages / 5; i++) {
       sender.interested()
       sender.have(i)
-      sender.request(i, 0, BLOCK)
+      sender.request(i, 0, BLOCK, callback)
       sender.cancel(i, 0, BLOCK)
       sender.uninterested()
     }
   }
   await done
   const ms = since(t0)
+  if (kind !== 'have' && cancelled !== messages / 5) throw new Error(`${cancelled} requests called back cancelled, expected ${messages / 5}`)
   sender.destroy()
   receiver.destroy()
   return ms
 }
 
-module.exports = { bulk, ceiling, recordPieces, reassembly, reassemblyFloor, cut, small, BLOCK, HASH, ID_A, ID_B, tick }
+module.exports = { connection, bulk, ceiling, pieceStream, reassembly, reassemblyFloor, cut, small, BLOCK, HASH, ID_A, ID_B, tick }

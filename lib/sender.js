@@ -144,7 +144,10 @@ class Sender {
     this.count = 0
     this.inlineUsed = 0
     this.inlineBytes = 0
-    if (used > 4096) this.inlineBuf = null // a large one is not kept
+    // Not kept: most wires send their inline messages (handshake, bitfield,
+    // extended handshake) once, and a kept buffer would pin its slice of
+    // Node's Buffer pool for the wire's life.
+    this.inlineBuf = null
     this.stream.push(encode(this.ops, n, inline, bytes))
   }
 
