@@ -15,10 +15,10 @@ const native = require('./lib/native.js')
 const Receiver = require('./lib/receiver.js')
 const Sender = require('./lib/sender.js')
 const bencode = require('./lib/bencode.js')
-const { Sockets, isSocket, WATERMARK } = require('./lib/sockets.js')
+const { Sockets, isSocket, noDelay, WATERMARK } = require('./lib/sockets.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
-const { readLimits } = require('./lib/options.js')
+const { readLimits, readNoDelay } = require('./lib/options.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 
 const {
@@ -47,6 +47,11 @@ function onfinish () {
   this._receiver.stop()
   this.peerRequests.length = 0
   while (this.requests.length) this._fail(this.requests.shift(), 'wire is closed')
+}
+
+// `source.pipe(wire)`: a socket we read from gets Nagle off too (see pipe).
+function onpipe (source) {
+  noDelay(source)
 }
 
 function Wire (opts) {
@@ -82,6 +87,7 @@ function Wire (opts) {
   this._receiver = new Receiver(this, limits.maxFrameLength)
   this._sender = new Sender(this)
   this._sockets = null // the sockets this wire is piped to, see pipe
+  this._noDelay = readNoDelay(opts) // turn Nagle off on the sockets met, see lib/sockets.js
   this._congested = false // the reader is behind: stop taking the peer's bytes, see _handle
   this._held = null // the write callback held while congested
   this._handling = false
@@ -92,6 +98,7 @@ function Wire (opts) {
   this._ontimeout = null // made by the first _updateTimeout that arms a timer
 
   this.on('finish', onfinish)
+  if (this._noDelay) this.on('pipe', onpipe)
 }
 
 util.inherits(Wire, Duplex)
@@ -419,6 +426,7 @@ Wire.prototype.pause = function () {
 }
 
 Wire.prototype.pipe = function (dest, options) {
+  if (this._noDelay) noDelay(dest)
   if (isSocket(dest) && !(dest instanceof Wire)) {
     if (this._sockets === null) this._sockets = new Sockets(this)
     this._sockets.add(dest)
