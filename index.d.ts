@@ -65,6 +65,15 @@ declare namespace Wire {
          * to 2^32 - 1; defaults to 131072 (128 KiB).
          */
         maxBlockLength?: number;
+        /**
+         * Whether the wire turns Nagle's algorithm off (`setNoDelay(true)`) on a
+         * socket it is piped to (`wire.pipe(socket)`) or from (`socket.pipe(wire)`):
+         * any stream with a `setNoDelay` method, connected or not. The wire already
+         * gathers small messages into one write, so Nagle only adds delayed-ACK
+         * stalls. `false` leaves the socket as it is (0.7.1's behaviour). Defaults
+         * to true.
+         */
+        noDelay?: boolean;
     }
 
     /** Extension flags exchanged in the handshake. */

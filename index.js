@@ -15,10 +15,10 @@ const native = require('./lib/native.js')
 const Receiver = require('./lib/receiver.js')
 const Sender = require('./lib/sender.js')
 const bencode = require('./lib/bencode.js')
-const { Sockets, isSocket, WATERMARK } = require('./lib/sockets.js')
+const { Sockets, isSocket, noDelay, WATERMARK } = require('./lib/sockets.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
-const { readLimits } = require('./lib/options.js')
+const { readLimits, readNoDelay } = require('./lib/options.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
 
@@ -63,6 +63,11 @@ function onfinish () {
   while (this.requests.length) this._fail(this.requests.shift(), 'wire is closed')
 }
 
+// `source.pipe(wire)`: a socket we read from gets Nagle off too (see pipe).
+function onpipe (source) {
+  noDelay(source)
+}
+
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
   const limits = readLimits(opts)
@@ -96,6 +101,7 @@ function Wire (opts) {
   this._receiver = new Receiver(this, limits.maxFrameLength)
   this._sender = new Sender(this)
   this._sockets = null // the sockets this wire is piped to, see pipe
+  this._noDelay = readNoDelay(opts) // turn Nagle off on the sockets met, see lib/sockets.js
   this._congested = false // the reader is behind: stop taking the peer's bytes, see _handle
   this._held = null // the write callback held while congested
   this._handling = false
@@ -107,6 +113,7 @@ function Wire (opts) {
   this._ext = null // BEP 10: HANDSHAKEN, or the Extensions of the first use()
 
   this.on('finish', onfinish)
+  if (this._noDelay) this.on('pipe', onpipe)
 }
 
 util.inherits(Wire, Duplex)
@@ -462,6 +469,7 @@ Wire.prototype.pause = function () {
 }
 
 Wire.prototype.pipe = function (dest, options) {
+  if (this._noDelay) noDelay(dest)
   if (isSocket(dest) && !(dest instanceof Wire)) {
     if (this._sockets === null) this._sockets = new Sockets(this)
     this._sockets.add(dest)

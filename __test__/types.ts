@@ -54,6 +54,11 @@ const pieceList: Array<boolean | undefined> = [...guarded.peerPieces];
 void hasFirst;
 void pieceList;
 
+// Nagle's algorithm kept on the sockets the wire is piped to.
+pwp({ noDelay: false });
+// @ts-expect-error noDelay is a boolean
+pwp({ noDelay: 1 });
+
 // A Wire is a Duplex stream.
 const asDuplex: Duplex = w1;
 pipeline(w2, w6, (err) => {

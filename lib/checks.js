@@ -16,6 +16,12 @@ function checkInteger (name, value, min, max) {
   }
 }
 
+function checkBoolean (name, value) {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${name} must be a boolean, got ${value === null ? 'null' : typeof value}`)
+  }
+}
+
 function checkUint (name, value, max = U32) {
   checkInteger(name, value, 0, max)
 }
@@ -34,4 +40,4 @@ function checkCallback (callback) {
   if (callback != null && typeof callback !== 'function') throw new TypeError('callback must be a function')
 }
 
-module.exports = { U32, checkInteger, checkUint, isBytes, checkBytes, checkCallback }
+module.exports = { U32, checkInteger, checkBoolean, checkUint, isBytes, checkBytes, checkCallback }

@@ -1,10 +1,11 @@
 'use strict'
 
-// The factory's options: the limits on what a peer may make a wire hold,
-// checked, with the defaults where the options are silent.
+// The factory's options, checked, with the defaults where the options are
+// silent: the limits on what a peer may make a wire hold, and whether the
+// wire turns Nagle's algorithm off on its sockets.
 
 const native = require('./native.js')
-const { U32, checkInteger } = require('./checks.js')
+const { U32, checkInteger, checkBoolean } = require('./checks.js')
 
 const DEFAULTS = Object.freeze({
   // The core's bound on one message (libtorrent's: 1 MiB).
@@ -30,4 +31,12 @@ function readLimits (opts) {
   }
 }
 
-module.exports = { DEFAULTS, readLimits }
+// Whether the wire turns Nagle's algorithm off on the sockets it is piped
+// to or from (see lib/sockets.js): yes, unless `noDelay: false`.
+function readNoDelay (opts) {
+  if (!opts || opts.noDelay === undefined) return true
+  checkBoolean('opts.noDelay', opts.noDelay)
+  return opts.noDelay
+}
+
+module.exports = { DEFAULTS, readLimits, readNoDelay }
