@@ -5,17 +5,17 @@
 // events, state properties, request callbacks, timers) and wires the parts
 // together; bytes are lib/'s and the Rust core's:
 //
-//   bytes in:  _write -> Receiver (lib/receiver.js) -> records -> _on* handlers -> events
+//   bytes in:  _write (lib/stream.js) -> Receiver (lib/receiver.js) -> records
+//              -> _on* handlers -> events
 //   bytes out: public calls -> Sender (lib/sender.js) ops -> native encoder -> push
 
-const { Duplex } = require('stream')
 const util = require('util')
 const speedometer = require('speedometer')
 const native = require('./lib/native.js')
 const Receiver = require('./lib/receiver.js')
 const Sender = require('./lib/sender.js')
 const bencode = require('./lib/bencode.js')
-const { Sockets, isSocket, noDelay, WATERMARK } = require('./lib/sockets.js')
+const WireStream = require('./lib/stream.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
 const { readLimits, readNoDelay } = require('./lib/options.js')
@@ -63,17 +63,10 @@ function onfinish () {
   while (this.requests.length) this._fail(this.requests.shift(), 'wire is closed')
 }
 
-// `source.pipe(wire)`: a socket we read from gets Nagle off too (see pipe).
-function onpipe (source) {
-  noDelay(source)
-}
-
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
   const limits = readLimits(opts)
-  // What the wire holds for a reader that is behind before it stops taking
-  // the peer's bytes (see _write).
-  Duplex.call(this, { readableHighWaterMark: WATERMARK })
+  WireStream.call(this, readNoDelay(opts))
 
   this.amChoking = true
   this.amInterested = false
@@ -100,11 +93,6 @@ function Wire (opts) {
 
   this._receiver = new Receiver(this, limits.maxFrameLength)
   this._sender = new Sender(this)
-  this._sockets = null // the sockets this wire is piped to, see pipe
-  this._noDelay = readNoDelay(opts) // turn Nagle off on the sockets met, see lib/sockets.js
-  this._congested = false // the reader is behind: stop taking the peer's bytes, see _handle
-  this._held = null // the write callback held while congested
-  this._handling = false
   this._keepAlive = null
   this._finished = false
   this._closed = false
@@ -113,10 +101,9 @@ function Wire (opts) {
   this._ext = null // BEP 10: HANDSHAKEN, or the Extensions of the first use()
 
   this.on('finish', onfinish)
-  if (this._noDelay) this.on('pipe', onpipe)
 }
 
-util.inherits(Wire, Duplex)
+util.inherits(Wire, WireStream)
 
 Object.defineProperty(Wire.prototype, 'maxFrameLength', {
   get () { return this._maxFrameLength },
@@ -271,7 +258,7 @@ Wire.prototype.destroy = function () {
   this.end()
   // A write held for a reader that is behind is let go, or 'finish' (and
   // the failing of pending requests) would wait for it forever.
-  if (this._held !== null && !this._handling) this._release()
+  this._letGo()
 }
 
 // inbound: one handler per message, called by the Receiver in order
@@ -404,107 +391,6 @@ Wire.prototype._updateTimeout = function () {
     }
   }
   this.requests[0].timeout = setTimeout(this._ontimeout, this._timeout)
-}
-
-// streams
-
-// Backpressure, end to end: while the reader is behind (a push found the
-// readable side full, or a socket we are piped to asked us to pause), the
-// wire stops handing on the peer's messages at the next message, and holds
-// the write callback; so `socket.pipe(wire)` pauses the socket, and the
-// peer's further bytes wait in the kernel. `_read` (the reader wants more)
-// takes up where the wire stopped.
-Wire.prototype._write = function (chunk, encoding, callback) {
-  if (this._receiver.continues(chunk)) return callback()
-  this._held = callback
-  this._handle(chunk)
-}
-
-// Hands on a chunk's messages (or, with null, what is left of the last
-// one's) to the handlers, with the sockets corked; releases the write once
-// the chunk is used up.
-Wire.prototype._handle = function (chunk) {
-  const sockets = this._sockets
-  if (sockets !== null) sockets.cork()
-  this._handling = true
-  let done = true
-  try {
-    done = chunk === null ? this._receiver.resume() : this._receiver.receive(chunk)
-  } catch (err) {
-    // A listener threw. The rest of the chunk is already decoded and can no
-    // longer be handed on in order, so the wire ends (pending callbacks get
-    // 'wire is closed'); the exception goes on to the caller, as from any
-    // EventEmitter. The write callback still runs, or the stream could
-    // never finish.
-    this.destroy()
-    throw err
-  } finally {
-    this._handling = false
-    if (sockets !== null && sockets.uncork()) Duplex.prototype.pause.call(this)
-    if (done) this._release()
-  }
-}
-
-Wire.prototype._release = function () {
-  const callback = this._held
-  this._held = null
-  callback()
-}
-
-Wire.prototype.push = function (chunk) {
-  const ok = Duplex.prototype.push.call(this, chunk)
-  if (!ok) this._congested = true
-  return ok
-}
-
-// See lib/sockets.js: a pause while a batch is corked waits for its end.
-Wire.prototype.pause = function () {
-  const sockets = this._sockets
-  if (sockets !== null && sockets.holdPause()) {
-    if (sockets.full()) this._congested = true
-    return this
-  }
-  this._congested = true
-  return Duplex.prototype.pause.call(this)
-}
-
-Wire.prototype.pipe = function (dest, options) {
-  if (this._noDelay) noDelay(dest)
-  if (isSocket(dest) && !(dest instanceof Wire)) {
-    if (this._sockets === null) this._sockets = new Sockets(this)
-    this._sockets.add(dest)
-  }
-  return Duplex.prototype.pipe.call(this, dest, options)
-}
-
-// The reader wants data: what is queued goes now, not at the end of the
-// tick. `read()` flushes too: after a `_read` that found nothing to push,
-// Node calls `_read` again only after the next push, and a caller reading
-// right after `have()` must get the message.
-Wire.prototype._read = function () {
-  this._congested = false
-  this._sender.flush()
-  if (this._held !== null && !this._handling) this._handle(null)
-}
-
-// A reader that resumes (a pipe after its destination drained) wants more
-// too, though Node calls `_read` only when the last one pushed something.
-Wire.prototype.resume = function () {
-  Duplex.prototype.resume.call(this)
-  if (this._held !== null) process.nextTick(resumeHandling, this)
-  return this
-}
-
-function resumeHandling (wire) {
-  if (wire._held === null || wire._handling || !wire.readableFlowing) return
-  if (wire.readableLength >= wire.readableHighWaterMark) return
-  wire._congested = false
-  wire._handle(null)
-}
-
-Wire.prototype.read = function (n) {
-  this._sender.flush()
-  return Duplex.prototype.read.call(this, n)
 }
 
 module.exports = Wire
