@@ -24,6 +24,8 @@ const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
 
 const {
   KIND_KEEP_ALIVE,
+  MAX_PORT,
+  MAX_EXTENDED_ID,
   ID_LENGTH,
   ID_CHOKE,
   ID_UNCHOKE,
@@ -201,7 +203,7 @@ Wire.prototype.extended = function (id, msg) {
     id = idOf(this._ext, id)
     if (ArrayBuffer.isView(msg) && !isBytes(msg)) msg = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)
   }
-  checkUint('id', id, 255)
+  checkUint('id', id, MAX_EXTENDED_ID)
   // A Buffer is copied, as 0.7.1 does (the caller may reuse it at once);
   // anything else is bencoded.
   if (isBytes(msg)) this._sender.sendCopy(ID_EXTENDED, id, 0, msg)
@@ -227,7 +229,7 @@ for (const name of ['extendedMapping', 'extendedHandshake', 'peerExtendedMapping
 }
 
 Wire.prototype.port = function (port) {
-  checkUint('port', port, 0xffff)
+  checkUint('port', port, MAX_PORT)
   this._sender.queue(ID_PORT, port, 0, 0)
 }
 

@@ -60,6 +60,12 @@ pub const HANDSHAKE_LENGTH: u32 = protocol::HANDSHAKE_LEN as u32;
 /// Length of an info hash and of a peer id.
 #[napi]
 pub const ID_LENGTH: u32 = protocol::ID_LEN as u32;
+/// The largest DHT port a port message carries (16 bits).
+#[napi]
+pub const MAX_PORT: u32 = u16::MAX as u32;
+/// The largest extended message id (8 bits).
+#[napi]
+pub const MAX_EXTENDED_ID: u32 = u8::MAX as u32;
 #[napi]
 pub const DEFAULT_MAX_FRAME_LENGTH: u32 = protocol::DEFAULT_MAX_FRAME_LEN;
 #[napi]
