@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+use crate::protocol::{Handshake, Message, Request, DEFAULT_MAX_FRAME_LEN, HANDSHAKE_LEN, ID_LEN};
 
 const INFO_HASH: [u8; 20] = [0xaa; 20];
 const PEER_ID: [u8; 20] = *b"-PW0001-abcdefghijkl";

@@ -1,0 +1,190 @@
+//! Bytes in: chunks decoded into records (see the table in `batch`).
+
+use super::{
+    BatchError, FLAG_BUFFERED, FLAG_SPLIT, HANDSHAKE_DHT, HANDSHAKE_EXTENDED, HANDSHAKE_FAST,
+    KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECORD_HEADER, RECORD_STRIDE,
+};
+use crate::protocol::{
+    DecodeError, Decoder, Extensions, FrameKind, Message, MessageId, Origin, INFO_HASH_OFFSET,
+    PEER_ID_OFFSET,
+};
+
+/// Decodes chunks into records: the decoder behind one wire, in split mode,
+/// and the violation it met, until taken.
+#[derive(Debug)]
+pub struct Receiver {
+    decoder: Decoder,
+    error: Option<DecodeError>,
+}
+
+impl Receiver {
+    /// A receiver expecting a handshake first and rejecting message bodies
+    /// over `max_frame_len` bytes.
+    pub fn new(max_frame_len: u32) -> Self {
+        let mut decoder = Decoder::new(max_frame_len);
+        decoder.set_split_pieces(true);
+        Receiver {
+            decoder,
+            error: None,
+        }
+    }
+
+    /// Whether our handshake set the fast bit (see the module): off until
+    /// told, so ids 13 to 17 are unknown messages.
+    pub fn set_fast(&mut self, fast: bool) {
+        self.decoder.set_fast(fast);
+    }
+
+    /// Decodes `chunk[from..]` into records in `out` (as many as fit; see
+    /// the module's table), writes the header `[count, position reached]`,
+    /// and returns the gathered bytes a [`FLAG_BUFFERED`] record points
+    /// into. After a [`KIND_ERROR`] record nothing more is decoded.
+    pub fn receive(
+        &mut self,
+        chunk: &[u8],
+        from: u32,
+        out: &mut [u8],
+    ) -> Result<Option<Vec<u8>>, BatchError> {
+        // Checked once per chunk, so that nothing below can panic: the
+        // header fits, and every offset (at most the chunk's length) fits
+        // its 32-bit word.
+        if out.len() < RECORD_HEADER * 4 {
+            return Err(BatchError::RecordsTooSmall);
+        }
+        if u32::try_from(chunk.len()).is_err() {
+            return Err(BatchError::ChunkTooLarge);
+        }
+        let capacity = (out.len() / 4 - RECORD_HEADER) / RECORD_STRIDE;
+        let mut pos = (from as usize).min(chunk.len());
+        let mut count = 0;
+        let mut gathered = None;
+        while count < capacity {
+            let at = RECORD_HEADER + count * RECORD_STRIDE;
+            count += 1;
+            match self.decoder.decode(chunk, &mut pos) {
+                Ok(Some(frame)) => {
+                    put(out, at, &record(&frame.kind, frame.origin, pos));
+                    match frame.kind {
+                        // The rest of the chunk is the block's: the caller takes it.
+                        FrameKind::PieceStart { .. } => break,
+                        // The caller answers it before what follows is decoded.
+                        FrameKind::Handshake(_) => {
+                            if let Some(bytes) = self.decoder.take_buffered() {
+                                gathered = Some(bytes);
+                            }
+                            break;
+                        }
+                        FrameKind::Message(_) => {}
+                    }
+                }
+                Ok(None) => {
+                    count -= 1;
+                    break;
+                }
+                Err(err) => {
+                    put(out, at, &[KIND_ERROR, 0, 0, 0, 0]);
+                    self.error = Some(err);
+                    break;
+                }
+            }
+            if let Some(bytes) = self.decoder.take_buffered() {
+                gathered = Some(bytes);
+            }
+        }
+        put(out, 0, &[count as u32, pos as u32]);
+        Ok(gathered)
+    }
+
+    /// The violation behind the last [`KIND_ERROR`] record, once.
+    pub fn take_error(&mut self) -> Option<DecodeError> {
+        self.error.take()
+    }
+}
+
+/// Writes `words` at word index `at` of a `Uint32Array`'s bytes (native
+/// byte order, as the array reads them).
+fn put(out: &mut [u8], at: usize, words: &[u32]) {
+    for (i, word) in words.iter().enumerate() {
+        out[(at + i) * 4..][..4].copy_from_slice(&word.to_ne_bytes());
+    }
+}
+
+/// The record of a frame; `pos` is where decoding stopped, which for a split
+/// piece is where its block starts. Offsets fit 32 bits: `receive` checked
+/// the chunk's length.
+fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_STRIDE] {
+    let (base, flag) = match origin {
+        Origin::Input(at) => (at as u32, 0),
+        Origin::Buffered => (0, FLAG_BUFFERED),
+    };
+    let id = |id: MessageId| id as u32;
+    let fields = match *kind {
+        FrameKind::PieceStart {
+            piece,
+            offset,
+            block_len,
+        } => {
+            return [
+                id(MessageId::Piece) | FLAG_SPLIT,
+                piece,
+                offset,
+                block_len,
+                pos as u32,
+            ]
+        }
+        FrameKind::Handshake(hs) => [
+            KIND_HANDSHAKE,
+            handshake_flags(hs.extensions()),
+            0,
+            base + INFO_HASH_OFFSET as u32,
+            base + PEER_ID_OFFSET as u32,
+        ],
+        FrameKind::Message(Message::KeepAlive) => return [KIND_KEEP_ALIVE, 0, 0, 0, 0],
+        FrameKind::Message(m) => {
+            let at = base + m.payload_offset() as u32;
+            let len = m.payload().len() as u32;
+            match m {
+                Message::KeepAlive => unreachable!("returned above"),
+                Message::Choke => [id(MessageId::Choke), 0, 0, 0, 0],
+                Message::Unchoke => [id(MessageId::Unchoke), 0, 0, 0, 0],
+                Message::Interested => [id(MessageId::Interested), 0, 0, 0, 0],
+                Message::NotInterested => [id(MessageId::NotInterested), 0, 0, 0, 0],
+                Message::Have(index) => [id(MessageId::Have), index, 0, 0, 0],
+                Message::Bitfield(_) => [id(MessageId::Bitfield), 0, 0, at, len],
+                Message::Request(r) => [id(MessageId::Request), r.piece, r.offset, r.length, 0],
+                Message::Piece { piece, offset, .. } => {
+                    [id(MessageId::Piece), piece, offset, at, len]
+                }
+                Message::Cancel(r) => [id(MessageId::Cancel), r.piece, r.offset, r.length, 0],
+                Message::Port(port) => [id(MessageId::Port), port as u32, 0, 0, 0],
+                // The fast messages: their fields, and where their body lies.
+                Message::Suggest(index) => {
+                    let len = MessageId::Suggest.fixed_len() as u32;
+                    [id(MessageId::Suggest), index, 0, base, len]
+                }
+                Message::HaveAll => [id(MessageId::HaveAll), 0, 0, base, 1],
+                Message::HaveNone => [id(MessageId::HaveNone), 0, 0, base, 1],
+                Message::Reject(r) => [id(MessageId::Reject), r.piece, r.offset, r.length, base],
+                Message::AllowedFast(index) => {
+                    let len = MessageId::AllowedFast.fixed_len() as u32;
+                    [id(MessageId::AllowedFast), index, 0, base, len]
+                }
+                Message::Extended { id: ext, .. } => {
+                    [id(MessageId::Extended), ext as u32, 0, at, len]
+                }
+                // The whole body, id byte included, as the reference emits it.
+                Message::Unknown { .. } => [KIND_UNKNOWN, 0, 0, base, len + 1],
+            }
+        }
+    };
+    let [kind, a, b, c, d] = fields;
+    [kind | flag, a, b, c, d]
+}
+
+/// A handshake record's flags.
+fn handshake_flags(ext: Extensions) -> u32 {
+    let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+    flag(ext.dht, HANDSHAKE_DHT)
+        | flag(ext.extended, HANDSHAKE_EXTENDED)
+        | flag(ext.fast, HANDSHAKE_FAST)
+}
