@@ -28,9 +28,10 @@ const { connectError } = require('./connect-error')
 const BLOCK_LENGTH = 16384
 const MAX_ASKERS = 2 // peers asked for one block in the endgame
 
-// Resolves with { bytes, seconds, peers, corrupt } once every piece is
-// verified and written to `storage`; rejects with a Failure saying what went
-// wrong. `peers` is [{ host, port }].
+// Resolves with { bytes, seconds, peers, dropped, corrupt } once every piece
+// is verified and written to `storage` (`peers`: [{ peer, bytes }], the
+// block bytes each peer sent that were used); rejects with a Failure saying
+// what went wrong. `peers` is [{ host, port }].
 function download ({
   torrent,
   storage,
@@ -61,6 +62,7 @@ function download ({
     let verifiedBytes = 0
     const peers = new Set() // live (connecting or connected)
     const reasons = [] // why each dropped peer was dropped
+    const sent = [] // [{ peer, bytes }]: what each peer sent that was used
 
     function finish (err, value) {
       if (finished) return
@@ -99,9 +101,11 @@ function download ({
         requests: new Set(),
         timeoutsInARow: 0,
         pipeline,
+        used: { peer: where, bytes: 0 },
         timer: null
       }
       peers.add(peer)
+      sent.push(peer.used)
       // until the handshake: connectTimeout; then: stallTimeout without a block
       function expired () {
         if (!peer.handshook) {
@@ -344,6 +348,7 @@ function download ({
         }
       }
       data.copy(piece.buffer, block.offset)
+      peer.used.bytes += data.length
       piece.got += data.length
       piece.from.add(peer)
       if (piece.got === piece.length) verify(piece)
@@ -375,12 +380,12 @@ function download ({
       progress()
       if (remaining === 0) {
         const seconds = (Date.now() - started) / 1000
-        finish(null, { bytes: verifiedBytes, seconds, peers: addresses.length, dropped: reasons, corrupt: sum(attempts) })
+        finish(null, { bytes: verifiedBytes, seconds, peers: sent, dropped: reasons, corrupt: sum(attempts) })
       }
     }
 
     for (const address of addresses) connect(address)
-    if (pieceCount === 0) finish(null, { bytes: 0, seconds: 0, peers: addresses.length, dropped: [], corrupt: 0 })
+    if (pieceCount === 0) finish(null, { bytes: 0, seconds: 0, peers: sent, dropped: [], corrupt: 0 })
   })
 }
 

@@ -81,6 +81,7 @@ async function fetch (args) {
     `(${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s) from ${peers.length} peer${peers.length === 1 ? '' : 's'}; ` +
     `all ${torrent.pieceCount} pieces passed SHA-1` +
     (result.corrupt ? ` (${result.corrupt} corrupt piece${result.corrupt === 1 ? '' : 's'} downloaded again)` : ''))
+  if (peers.length > 1) log(`from ${result.peers.map(({ peer, bytes }) => `${peer} ${mib(bytes)} MiB`).join(', ')}`)
   log(`saved to ${path.join(out, torrent.name)}`)
 }
 
