@@ -132,9 +132,11 @@ const ALBUM = [
 ]
 
 // A peer written for a test, serving `torrent` through peer-wire-native:
-// `serve(index, offset, length, data, respond, wire)` decides each answer.
-async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}) {
-  const seen = { requests: [], connections: 0 }
+// `serve(index, offset, length, data, respond, wire)` decides each answer;
+// `has(index)` which pieces it has (all by default); `unchoke: false`
+// never unchokes; `bitfieldDelay` ms before its bitfield.
+async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve, has = () => true, unchoke = true, bitfieldDelay = 0 } = {}) {
+  const seen = { requests: [], cancels: [], connections: 0 }
   const sockets = new Set()
   const server = net.createServer((socket) => {
     seen.connections++
@@ -144,9 +146,13 @@ async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}
     socket.pipe(wire).pipe(socket)
     wire.on('handshake', () => {
       wire.handshake(infoHash, PEER_ID)
-      wire.bitfield(Buffer.alloc(Math.ceil(torrent.pieceCount / 8), 0xff))
+      const bits = Buffer.alloc(Math.ceil(torrent.pieceCount / 8))
+      for (let i = 0; i < torrent.pieceCount; i++) if (has(i)) bits[i >> 3] |= 0x80 >> (i & 7)
+      if (bitfieldDelay) setTimeout(() => wire.bitfield(bits), bitfieldDelay)
+      else wire.bitfield(bits)
     })
-    wire.on('interested', () => wire.unchoke())
+    wire.on('interested', () => { if (unchoke) wire.unchoke() })
+    wire.on('cancel', (index, offset, length) => seen.cancels.push([index, offset, length]))
     wire.on('request', (index, offset, length, respond) => {
       seen.requests.push([index, offset, length])
       const start = index * torrent.pieceLength + offset
@@ -520,4 +526,110 @@ test('fetch from a Transmission seed', async (t) => {
   assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-TR3000-\)/)
   assert.match(r.stdout, new RegExp(`all ${meta.num_pieces} pieces passed SHA-1`))
   assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'out', 'tr.bin'))), sha1(data))
+})
+
+test('fetch from several peers: one that never answers and one that chokes forever do not stop it; the endgame cancels duplicates', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('many.bin', [{ data: payload(2000000, 131) }], 65536)
+  fs.writeFileSync(path.join(dir, 'many.torrent'), torrent.file)
+  const mute = await fakePeer(t, torrent, { serve () {} }) // unchokes, never answers
+  const choker = await fakePeer(t, torrent, { unchoke: false })
+  const good = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) { setTimeout(() => respond(null, block), 5) } // a little slower than instant
+  })
+  const r = await run(['fetch', path.join(dir, 'many.torrent'), '--out', dir, '--timeout', '2',
+    '--peer', `127.0.0.1:${mute.port}`, '--peer', `127.0.0.1:${choker.port}`, '--peer', `127.0.0.1:${good.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'many.bin')).equals(torrent.data))
+  assert.match(r.stdout, /from 3 peers; all 31 pieces passed SHA-1/)
+  assert.ok(mute.seen.requests.length > 0, 'the mute peer was asked for blocks')
+  assert.strictEqual(choker.seen.requests.length, 0, 'nothing is asked of a choking peer')
+  // every block the mute peer was asked for came from the good peer, and
+  // the mute peer's requests were cancelled (endgame) or dropped with it
+  const fromGood = new Set(good.seen.requests.map((x) => x.join()))
+  for (const req of mute.seen.requests) assert.ok(fromGood.has(req.join()), `block ${req} was asked elsewhere`)
+  assert.ok(mute.seen.cancels.length > 0 || /dropped: peer 127\.0\.0\.1:\d+ stopped answering/.test(r.stdout), r.stdout)
+})
+
+test('fetch from several peers: rarest pieces first', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('rare.bin', [{ data: payload(1000000, 141) }], 32768)
+  fs.writeFileSync(path.join(dir, 'rare.torrent'), torrent.file)
+  const common = (i) => i < 16 // pieces both peers have; 16 to 30 only `full` has
+  const partial = await fakePeer(t, torrent, { has: common })
+  const full = await fakePeer(t, torrent, { bitfieldDelay: 300 }) // its pieces are known once partial's are
+  const r = await run(['fetch', path.join(dir, 'rare.torrent'), '--out', dir,
+    '--peer', `127.0.0.1:${partial.port}`, '--peer', `127.0.0.1:${full.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'rare.bin')).equals(torrent.data))
+  assert.ok(partial.seen.requests.every(([i]) => common(i)), 'only pieces it has are asked of a peer')
+  const first = full.seen.requests[0]
+  assert.ok(first && !common(first[0]), `the first piece asked of the full peer is one only it has (got ${first})`)
+})
+
+test('fetch fails clearly when no peer can finish the download, naming each', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('none.bin', [{ data: payload(100000, 151) }])
+  fs.writeFileSync(path.join(dir, 'none.torrent'), torrent.file)
+  const ports = []
+  for (let i = 0; i < 2; i++) {
+    const server = net.createServer()
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    ports.push(server.address().port)
+    await new Promise((resolve) => server.close(resolve))
+  }
+  const half = await fakePeer(t, torrent, { has: (i) => i === 0 }) // cannot finish it alone
+  const r = await run(['fetch', path.join(dir, 'none.torrent'), '--out', dir, '--timeout', '1',
+    ...ports.flatMap((p) => ['--peer', `127.0.0.1:${p}`]), '--peer', `127.0.0.1:${half.port}`])
+  assertOneLineError(r, new RegExp('no peer can finish the download \\(3 of 4 pieces missing\\): ' +
+    `cannot connect to peer 127\\.0\\.0\\.1:${ports[0]}: connection refused.*; ` +
+    `cannot connect to peer 127\\.0\\.0\\.1:${ports[1]}: connection refused.*; ` +
+    'peer 127\\.0\\.0\\.1:\\d+ made no progress for 6 s: the peer has none of the missing pieces'))
+})
+
+// A peer that has only the info hash's metadata to offer, sending `metadata`
+// (any bytes) as a BEP 9 data message for every piece asked; it announces
+// `size`.
+async function metadataPeer (t, infoHash, metadata, size = metadata.length) {
+  const sockets = new Set()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    const wire = pwp()
+    socket.pipe(wire).pipe(socket)
+    let theirs = 0
+    wire.on('handshake', () => {
+      wire.handshake(infoHash, PEER_ID)
+      wire.extended(0, { m: { ut_metadata: 3 }, metadata_size: size })
+    })
+    wire.on('extended', (id, payload) => {
+      if (id === 0) theirs = bencode.decode(payload).m.ut_metadata
+      if (id !== 3) return
+      const { piece } = bencode.decode(payload)
+      const data = metadata.subarray(piece * 16384, piece * 16384 + 16384)
+      wire.extended(theirs, Buffer.concat([bencode.encode({ msg_type: 1, piece, total_size: size }), data]))
+    })
+  })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server.address().port
+}
+
+test('fetch a magnet: metadata a peer crafted to hang a bencode decoder, or over 4 MiB, fails clearly', async (t) => {
+  const infoHash = Buffer.alloc(20, 0xab).toString('hex')
+  // bencode 2.0.3 and 4.0.1 loop forever on a negative string length
+  const hostile = await metadataPeer(t, Buffer.from(infoHash, 'hex'), Buffer.from('d1:a-3:e'))
+  const r = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--peer', `127.0.0.1:${hostile}`, '--timeout', '2'])
+  assertOneLineError(r, /peer 127\.0\.0\.1:\d+ cannot send the metadata: Peer sent invalid metadata/)
+
+  const huge = await metadataPeer(t, Buffer.from(infoHash, 'hex'), Buffer.alloc(0), 4 * 1024 * 1024 + 1)
+  const r2 = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--peer', `127.0.0.1:${huge}`, '--timeout', '2'])
+  assertOneLineError(r2, /peer 127\.0\.0\.1:\d+ cannot send the metadata: metadata_size 4194305 is over the limit of 4194304 bytes/)
+
+  const both = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--timeout', '2',
+    '--peer', `127.0.0.1:${hostile}`, '--peer', `127.0.0.1:${huge}`])
+  assertOneLineError(both, /no peer sent the metadata: .*invalid metadata.*; .*over the limit|no peer sent the metadata: .*over the limit.*; .*invalid metadata/)
 })
