@@ -452,10 +452,13 @@ test('fetch a magnet link from a libtorrent seed: the metadata over ut_metadata,
   const written = bencode.decode(fs.readFileSync(path.join(dir, 'out', 'movie.bin.torrent')))
   assert.strictEqual(sha1(bencode.encode(written.info)), meta.info_hash)
 
-  // base32 btih, same torrent
+  // base32 btih, same torrent, with a peer nobody listens at given first
   const base32 = hexToBase32(meta.info_hash)
-  const r2 = await run(['fetch', `magnet:?xt=urn:btih:${base32}`, '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out2')])
+  const r2 = await run(['fetch', `magnet:?xt=urn:btih:${base32}`, '--peer', '127.0.0.1:1', '--peer', `127.0.0.1:${port}`,
+    '--out', path.join(dir, 'out2')])
   assert.strictEqual(r2.code, 0, r2.stderr)
+  assert.match(r2.stdout, /metadata: cannot connect to peer 127\.0\.0\.1:1: connection refused/)
+  assert.match(r2.stdout, /dropped: cannot connect to peer 127\.0\.0\.1:1: connection refused/)
   assert.ok(fs.readFileSync(path.join(dir, 'out2', 'movie.bin')).equals(data))
 })
 

@@ -61,8 +61,9 @@ function sha1 (data) {
 }
 
 // Fetches the info dictionary from one peer: resolves with its bytes
-// (SHA-1 checked against `infoHash`), rejects with a Failure.
-async function fetchFrom ({ infoHash, host, port, timeout }) {
+// (SHA-1 checked against `infoHash`), rejects with a Failure. `stop` is
+// given a function that ends the attempt (it then never settles).
+async function fetchFrom ({ infoHash, host, port, timeout, stop = () => {} }) {
   const Extension = await extension()
   const where = `${host}:${port}`
   return new Promise((resolve, reject) => {
@@ -79,6 +80,12 @@ async function fetchFrom ({ infoHash, host, port, timeout }) {
       if (err) reject(err)
       else resolve(value)
     }
+    stop(() => {
+      done = true
+      clearTimeout(timer)
+      wire.destroy()
+      socket.destroy()
+    })
     socket.on('error', (err) => finish(new Failure(wire.peerId ? `connection to peer ${where} failed: ${err.message}` : connectError(err, where))))
     socket.on('close', () => finish(new Failure(`peer ${where} closed the connection before sending the metadata`)))
     wire.on('error', (err) => finish(new Failure(`peer ${where} broke the protocol: ${err.message}`)))
@@ -101,15 +108,18 @@ async function fetchFrom ({ infoHash, host, port, timeout }) {
 }
 
 // The info dictionary from the first of `peers` ([{ host, port }]) to send
-// it; fails only when every peer failed, with each one's reason.
+// it (the others' connections are then closed); fails only when every peer
+// failed, with each one's reason.
 function fetchMetadata ({ infoHash, peers, timeout = 30000, onPeerFailed = () => {} }) {
   return new Promise((resolve, reject) => {
     const reasons = []
+    const stops = []
     let settled = false
     for (const { host, port } of peers) {
-      fetchFrom({ infoHash, host, port, timeout }).then((info) => {
+      fetchFrom({ infoHash, host, port, timeout, stop: (fn) => stops.push(fn) }).then((info) => {
         if (!settled) {
           settled = true
+          for (const stop of stops) stop()
           resolve({ info, peer: `${host}:${port}` })
         }
       }, (err) => {
