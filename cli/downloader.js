@@ -144,10 +144,10 @@ function download ({
         clearTimeout(peer.timer)
         peer.timer = setTimeout(expired, stallTimeout)
         onHandshake({ peer: where, client: client(id), extensions })
-        if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
         // BEP 6: a fast peer's first message must be a bitfield, have_all or
-        // have_none (aria2 drops a peer whose first is 'interested')
+        // have_none (aria2 drops a peer whose first is anything else)
         if (wire.hasFast && typeof wire.haveNone === 'function') wire.haveNone()
+        if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
         wire.setTimeout(requestTimeout)
         progress()
       })
