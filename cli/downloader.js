@@ -59,6 +59,8 @@ function download ({
     const active = new Map() // piece index -> piece being downloaded
     let remaining = pieceCount
     let unstarted = pieceCount // neither done nor active
+    let low = 0 // every piece below is done or active
+    let returned = 0 // counts pieces put back to be started again (corrupt)
     let verifiedBytes = 0
     const peers = new Set() // live (connecting or connected)
     const reasons = [] // why each dropped peer was dropped
@@ -97,6 +99,8 @@ function download ({
         handshook: false,
         connected: false,
         interested: false,
+        wanted: 0, // pieces it has that are not done
+        nothingAt: -1, // `returned` when it last had nothing to start
         outstanding: 0,
         requests: new Set(),
         timeoutsInARow: 0,
@@ -184,6 +188,8 @@ function download ({
       if (peer.has[i]) return
       peer.has[i] = 1
       availability[i]++
+      if (!done[i]) peer.wanted++
+      peer.nothingAt = -1
     }
 
     function close (peer) {
@@ -259,13 +265,16 @@ function download ({
           }
         }
       }
-      if (unstarted > 0) { // the rarest piece this peer has
+      if (unstarted > 0 && peer.nothingAt !== returned) { // the rarest piece this peer has
+        while (low < pieceCount && (done[low] || active.has(low))) low++
         let best = -1
-        for (let i = 0; i < pieceCount; i++) {
+        for (let i = low; i < pieceCount; i++) {
           if (!peer.has[i] || done[i] || active.has(i) || avoid(peer, i)) continue
           if (best < 0 || availability[i] < availability[best]) best = i
+          if (availability[best] <= 1) break // none is rarer
         }
         if (best >= 0) return unasked(start(best, peer))
+        peer.nothingAt = returned // until it gains a piece, or one is put back
       }
       if (unstarted === 0) { // endgame: blocks another peer was asked for
         for (const piece of active.values()) {
@@ -285,8 +294,7 @@ function download ({
     function fill (peer) {
       if (finished || !peer.handshook || !peers.has(peer)) return
       const wire = peer.wire
-      let wanted = false
-      for (let i = 0; i < pieceCount && !wanted; i++) wanted = peer.has[i] && !done[i]
+      const wanted = peer.wanted > 0
       if (wanted && !peer.interested) {
         peer.interested = true
         wire.interested()
@@ -366,6 +374,8 @@ function download ({
         if (!corruptFrom.has(piece.index)) corruptFrom.set(piece.index, new Set())
         for (const p of piece.from) corruptFrom.get(piece.index).add(p)
         unstarted++ // download it again
+        returned++
+        low = Math.min(low, piece.index)
         return
       }
       try {
@@ -374,6 +384,7 @@ function download ({
         return finish(new Failure(`cannot write piece ${piece.index}: ${err.message}`))
       }
       done[piece.index] = 1
+      for (const peer of peers) if (peer.has[piece.index]) peer.wanted--
       remaining--
       verifiedBytes += piece.length
       for (const peer of peers) if (peer.handshook) peer.wire.have(piece.index)
