@@ -636,3 +636,32 @@ test('fetch a magnet: metadata a peer crafted to hang a bencode decoder, or over
     '--peer', `127.0.0.1:${hostile}`, '--peer', `127.0.0.1:${huge}`])
   assertOneLineError(both, /no peer sent the metadata: .*invalid metadata.*; .*over the limit|no peer sent the metadata: .*over the limit.*; .*invalid metadata/)
 })
+
+test('fetch from several peers: a piece one peer sent corrupt comes from another', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('mixed.bin', [{ data: payload(1000000, 171) }], 32768)
+  fs.writeFileSync(path.join(dir, 'mixed.torrent'), torrent.file)
+  const corrupted = new Set()
+  const liar = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) {
+      if (offset === 0) { // every piece it sends is corrupt
+        corrupted.add(index)
+        block[7] ^= 0xff
+      }
+      respond(null, block)
+    }
+  })
+  const honest = await fakePeer(t, torrent, { bitfieldDelay: 200 }) // the liar gets pieces first
+  const r = await run(['fetch', path.join(dir, 'mixed.torrent'), '--out', dir,
+    '--peer', `127.0.0.1:${liar.port}`, '--peer', `127.0.0.1:${honest.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'mixed.bin')).equals(torrent.data))
+  assert.ok(corrupted.size > 0)
+  assert.match(r.stdout, /\(\d+ corrupt pieces? downloaded again\)/)
+  assert.match(r.stdout, /dropped: peer 127\.0\.0\.1:\d+ sent 3 corrupt pieces/)
+  // no piece was asked of the liar twice: after its corrupt copy, the honest peer sent it
+  for (const index of corrupted) {
+    assert.strictEqual(liar.seen.requests.filter(([i, o]) => i === index && o === 0).length, 1, `piece ${index}`)
+    assert.ok(honest.seen.requests.some(([i]) => i === index), `piece ${index} came from the honest peer`)
+  }
+})

@@ -100,6 +100,8 @@ function download ({
         connected: false,
         interested: false,
         wanted: 0, // pieces it has that are not done
+        known: false, // whether its pieces are known (a bitfield, have_all or have arrived)
+        corrupt: 0, // pieces it had a part in that failed their SHA-1 check
         nothingAt: -1, // `returned` when it last had nothing to start
         outstanding: 0,
         requests: new Set(),
@@ -185,6 +187,7 @@ function download ({
     }
 
     function gained (peer, i) {
+      peer.known = true
       if (peer.has[i]) return
       peer.has[i] = 1
       availability[i]++
@@ -240,11 +243,11 @@ function download ({
     }
 
     // Whether `peer` should not get `index` because it sent it corrupt and
-    // another live peer has it.
+    // another live peer has it, or may have it (its pieces are not known yet).
     function avoid (peer, index) {
       const bad = corruptFrom.get(index)
       if (!bad || !bad.has(peer)) return false
-      for (const other of peers) if (other !== peer && other.has[index] && !bad.has(other)) return true
+      for (const other of peers) if (other !== peer && !bad.has(other) && (other.has[index] || !other.known)) return true
       return false
     }
 
@@ -376,6 +379,10 @@ function download ({
         unstarted++ // download it again
         returned++
         low = Math.min(low, piece.index)
+        // a peer that keeps sending corrupt data is dropped while others are left
+        for (const p of piece.from) {
+          if (++p.corrupt >= maxPieceAttempts && peers.size > 1) drop(p, `peer ${p.where} sent ${p.corrupt} corrupt pieces`)
+        }
         return
       }
       try {
