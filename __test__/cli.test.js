@@ -15,7 +15,8 @@ const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
-const { createTorrent, startPeer, payload } = require('./libtorrent')
+const { createTorrent, startPeer, payload, sha1 } = require('./libtorrent')
+const { startAria2, startTransmission } = require('./clients')
 
 const CLI = path.join(__dirname, '..', 'bin', 'peer-wire-native.js')
 const PEER_ID = Buffer.from('-PW0100-clitest00001')
@@ -131,9 +132,11 @@ const ALBUM = [
 ]
 
 // A peer written for a test, serving `torrent` through peer-wire-native:
-// `serve(index, offset, length, data, respond, wire)` decides each answer.
-async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}) {
-  const seen = { requests: [], connections: 0 }
+// `serve(index, offset, length, data, respond, wire)` decides each answer;
+// `has(index)` which pieces it has (all by default); `unchoke: false`
+// never unchokes; `bitfieldDelay` ms before its bitfield.
+async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve, has = () => true, unchoke = true, bitfieldDelay = 0 } = {}) {
+  const seen = { requests: [], cancels: [], connections: 0 }
   const sockets = new Set()
   const server = net.createServer((socket) => {
     seen.connections++
@@ -143,9 +146,13 @@ async function fakePeer (t, torrent, { infoHash = torrent.infoHash, serve } = {}
     socket.pipe(wire).pipe(socket)
     wire.on('handshake', () => {
       wire.handshake(infoHash, PEER_ID)
-      wire.bitfield(Buffer.alloc(Math.ceil(torrent.pieceCount / 8), 0xff))
+      const bits = Buffer.alloc(Math.ceil(torrent.pieceCount / 8))
+      for (let i = 0; i < torrent.pieceCount; i++) if (has(i)) bits[i >> 3] |= 0x80 >> (i & 7)
+      if (bitfieldDelay) setTimeout(() => wire.bitfield(bits), bitfieldDelay)
+      else wire.bitfield(bits)
     })
-    wire.on('interested', () => wire.unchoke())
+    wire.on('interested', () => { if (unchoke) wire.unchoke() })
+    wire.on('cancel', (index, offset, length) => seen.cancels.push([index, offset, length]))
     wire.on('request', (index, offset, length, respond) => {
       seen.requests.push([index, offset, length])
       const start = index * torrent.pieceLength + offset
@@ -422,4 +429,239 @@ test('seed to a libtorrent leecher: a multi-file torrent written by libtorrent',
   assert.ok(finished.pieces > 0 && finished.pieces <= meta.num_pieces, `${finished.pieces} of ${meta.num_pieces} pieces`)
   assert.strictEqual(finished.hash_failures, 0)
   sameFiles(path.join(dir, 'dst', 'album'), ALBUM)
+})
+
+test('fetch a magnet link from a libtorrent seed: the metadata over ut_metadata, then the files', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(1500001, 101)
+  fs.mkdirSync(path.join(dir, 'src'))
+  fs.writeFileSync(path.join(dir, 'src', 'movie.bin'), data)
+  const meta = createTorrent(path.join(dir, 'src', 'movie.bin'), path.join(dir, 'movie.torrent'), { pieceLength: 65536 })
+  const seed = startPeer(t, ['seed', path.join(dir, 'movie.torrent'), path.join(dir, 'src')])
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+
+  const magnet = `magnet:?xt=urn:btih:${meta.info_hash}&dn=movie.bin&tr=udp%3A%2F%2Ftracker.invalid%3A80`
+  const r = await run(['fetch', magnet, '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out')])
+  assert.strictEqual(r.code, 0, r.stderr + seed.output())
+  assert.match(r.stdout, new RegExp(`magnet: info hash ${meta.info_hash}, "movie.bin"; fetching the metadata from 1 peer`))
+  assert.match(r.stdout, /metadata: \d+ bytes from 127\.0\.0\.1:\d+, SHA-1 matches the info hash; saved .*movie\.bin\.torrent/)
+  assert.match(r.stdout, new RegExp(`all ${meta.num_pieces} pieces passed SHA-1`))
+  assert.ok(fs.readFileSync(path.join(dir, 'out', 'movie.bin')).equals(data))
+  // the .torrent written beside the files holds libtorrent's info dictionary, byte for byte
+  const written = bencode.decode(fs.readFileSync(path.join(dir, 'out', 'movie.bin.torrent')))
+  assert.strictEqual(sha1(bencode.encode(written.info)), meta.info_hash)
+
+  // base32 btih, same torrent, with a peer nobody listens at given first
+  const base32 = hexToBase32(meta.info_hash)
+  const r2 = await run(['fetch', `magnet:?xt=urn:btih:${base32}`, '--peer', '127.0.0.1:1', '--peer', `127.0.0.1:${port}`,
+    '--out', path.join(dir, 'out2')])
+  assert.strictEqual(r2.code, 0, r2.stderr)
+  assert.match(r2.stdout, /metadata: cannot connect to peer 127\.0\.0\.1:1: connection refused/)
+  assert.match(r2.stdout, /dropped: cannot connect to peer 127\.0\.0\.1:1: connection refused/)
+  assert.ok(fs.readFileSync(path.join(dir, 'out2', 'movie.bin')).equals(data))
+})
+
+function hexToBase32 (hex) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const byte of Buffer.from(hex, 'hex')) bits += byte.toString(2).padStart(8, '0')
+  let out = ''
+  for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)]
+  return out
+}
+
+test('seed to a libtorrent leecher that has only a magnet link: it gets the metadata, then the files', async (t) => {
+  const dir = tmpdir(t)
+  writeFiles(path.join(dir, 'src', 'album'), ALBUM)
+  const meta = createTorrent(path.join(dir, 'src', 'album'), path.join(dir, 'album.torrent'), { pieceLength: 16384 })
+  const seed = startSeed(t, [path.join(dir, 'album.torrent'), path.join(dir, 'src')])
+  const port = await seed.port
+  fs.mkdirSync(path.join(dir, 'dst'))
+  const leech = startPeer(t, ['magnet', meta.info_hash, path.join(dir, 'dst'), `127.0.0.1:${port}`])
+  const fatal = ['error', 'banned', 'hash_failed']
+  const got = await leech.waitFor('metadata', { timeout: 20000, fatal })
+  assert.strictEqual(got.info_hash, meta.info_hash)
+  assert.strictEqual(got.num_pieces, meta.num_pieces)
+  const finished = await leech.waitFor('finished', { timeout: 30000, fatal })
+  assert.strictEqual(finished.hash_failures, 0)
+  sameFiles(path.join(dir, 'dst', 'album'), ALBUM)
+})
+
+test('fetch one torrent from libtorrent and aria2 at once: both send pieces, all verified', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(4000037, 111)
+  for (const where of ['lt', 'aria2']) {
+    fs.mkdirSync(path.join(dir, where))
+    fs.writeFileSync(path.join(dir, where, 'both.bin'), data)
+  }
+  // v1 only: aria2 1.36 does not know hybrid torrents' info hash
+  const meta = createTorrent(path.join(dir, 'lt', 'both.bin'), path.join(dir, 'both.torrent'), { pieceLength: 65536, v1Only: true })
+  // each about 1 MB/s, so that both are still sending when the other starts
+  const lt = startPeer(t, ['seed', path.join(dir, 'both.torrent'), path.join(dir, 'lt'), '--upload-limit', '1000000'])
+  const { port: ltPort } = await lt.waitFor('listening')
+  await lt.waitFor('seeding')
+  const aria2 = await startAria2(t, path.join(dir, 'both.torrent'), path.join(dir, 'aria2'), { uploadLimit: '1M' })
+
+  const r = await run(['fetch', path.join(dir, 'both.torrent'), '--peer', `127.0.0.1:${aria2.port}`, '--peer', `127.0.0.1:${ltPort}`,
+    '--out', path.join(dir, 'out')], { timeout: 40000 })
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout + lt.output() + aria2.output())
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-LT20/)
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(A2-1-36-/)
+  assert.match(r.stdout, new RegExp(`from 2 peers; all ${meta.num_pieces} pieces passed SHA-1`))
+  const sent = /from 127\.0\.0\.1:(\d+) ([0-9.]+) MiB, 127\.0\.0\.1:(\d+) ([0-9.]+) MiB/.exec(r.stdout)
+  assert.ok(sent, r.stdout)
+  assert.ok(Number(sent[2]) > 0 && Number(sent[4]) > 0, `both peers sent pieces: ${sent[0]}`)
+  assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'out', 'both.bin'))), sha1(data))
+})
+
+test('fetch from a Transmission seed', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(600001, 121)
+  fs.mkdirSync(path.join(dir, 'tr'))
+  fs.writeFileSync(path.join(dir, 'tr', 'tr.bin'), data)
+  const meta = createTorrent(path.join(dir, 'tr', 'tr.bin'), path.join(dir, 'tr.torrent'), { pieceLength: 32768, v1Only: true })
+  const tr = await startTransmission(t, path.join(dir, 'tr.torrent'), path.join(dir, 'tr'), path.join(dir, 'tr-config'))
+  // Transmission unchokes a new peer after some seconds
+  const r = await run(['fetch', path.join(dir, 'tr.torrent'), '--peer', `127.0.0.1:${tr.port}`, '--out', path.join(dir, 'out')],
+    { timeout: 45000 })
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout + tr.output())
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-TR3000-\)/)
+  assert.match(r.stdout, new RegExp(`all ${meta.num_pieces} pieces passed SHA-1`))
+  assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'out', 'tr.bin'))), sha1(data))
+})
+
+test('fetch from several peers: one that never answers and one that chokes forever do not stop it; the endgame cancels duplicates', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('many.bin', [{ data: payload(2000000, 131) }], 65536)
+  fs.writeFileSync(path.join(dir, 'many.torrent'), torrent.file)
+  const mute = await fakePeer(t, torrent, { serve () {} }) // unchokes, never answers
+  const choker = await fakePeer(t, torrent, { unchoke: false })
+  const good = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) { setTimeout(() => respond(null, block), 5) } // a little slower than instant
+  })
+  const r = await run(['fetch', path.join(dir, 'many.torrent'), '--out', dir, '--timeout', '2',
+    '--peer', `127.0.0.1:${mute.port}`, '--peer', `127.0.0.1:${choker.port}`, '--peer', `127.0.0.1:${good.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'many.bin')).equals(torrent.data))
+  assert.match(r.stdout, /from 3 peers; all 31 pieces passed SHA-1/)
+  assert.ok(mute.seen.requests.length > 0, 'the mute peer was asked for blocks')
+  assert.strictEqual(choker.seen.requests.length, 0, 'nothing is asked of a choking peer')
+  // every block the mute peer was asked for came from the good peer, and
+  // the mute peer's requests were cancelled (endgame) or dropped with it
+  const fromGood = new Set(good.seen.requests.map((x) => x.join()))
+  for (const req of mute.seen.requests) assert.ok(fromGood.has(req.join()), `block ${req} was asked elsewhere`)
+  assert.ok(mute.seen.cancels.length > 0 || /dropped: peer 127\.0\.0\.1:\d+ stopped answering/.test(r.stdout), r.stdout)
+})
+
+test('fetch from several peers: rarest pieces first', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('rare.bin', [{ data: payload(1000000, 141) }], 32768)
+  fs.writeFileSync(path.join(dir, 'rare.torrent'), torrent.file)
+  const common = (i) => i < 16 // pieces both peers have; 16 to 30 only `full` has
+  const partial = await fakePeer(t, torrent, { has: common })
+  const full = await fakePeer(t, torrent, { bitfieldDelay: 300 }) // its pieces are known once partial's are
+  const r = await run(['fetch', path.join(dir, 'rare.torrent'), '--out', dir,
+    '--peer', `127.0.0.1:${partial.port}`, '--peer', `127.0.0.1:${full.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'rare.bin')).equals(torrent.data))
+  assert.ok(partial.seen.requests.every(([i]) => common(i)), 'only pieces it has are asked of a peer')
+  const first = full.seen.requests[0]
+  assert.ok(first && !common(first[0]), `the first piece asked of the full peer is one only it has (got ${first})`)
+})
+
+test('fetch fails clearly when no peer can finish the download, naming each', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('none.bin', [{ data: payload(100000, 151) }])
+  fs.writeFileSync(path.join(dir, 'none.torrent'), torrent.file)
+  const ports = []
+  for (let i = 0; i < 2; i++) {
+    const server = net.createServer()
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    ports.push(server.address().port)
+    await new Promise((resolve) => server.close(resolve))
+  }
+  const half = await fakePeer(t, torrent, { has: (i) => i === 0 }) // cannot finish it alone
+  const r = await run(['fetch', path.join(dir, 'none.torrent'), '--out', dir, '--timeout', '1',
+    ...ports.flatMap((p) => ['--peer', `127.0.0.1:${p}`]), '--peer', `127.0.0.1:${half.port}`])
+  assertOneLineError(r, new RegExp('no peer can finish the download \\(3 of 4 pieces missing\\): ' +
+    `cannot connect to peer 127\\.0\\.0\\.1:${ports[0]}: connection refused.*; ` +
+    `cannot connect to peer 127\\.0\\.0\\.1:${ports[1]}: connection refused.*; ` +
+    'peer 127\\.0\\.0\\.1:\\d+ made no progress for 6 s: the peer has none of the missing pieces'))
+})
+
+// A peer that has only the info hash's metadata to offer, sending `metadata`
+// (any bytes) as a BEP 9 data message for every piece asked; it announces
+// `size`.
+async function metadataPeer (t, infoHash, metadata, size = metadata.length) {
+  const sockets = new Set()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    const wire = pwp()
+    socket.pipe(wire).pipe(socket)
+    let theirs = 0
+    wire.on('handshake', () => {
+      wire.handshake(infoHash, PEER_ID)
+      wire.extended(0, { m: { ut_metadata: 3 }, metadata_size: size })
+    })
+    wire.on('extended', (id, payload) => {
+      if (id === 0) theirs = bencode.decode(payload).m.ut_metadata
+      if (id !== 3) return
+      const { piece } = bencode.decode(payload)
+      const data = metadata.subarray(piece * 16384, piece * 16384 + 16384)
+      wire.extended(theirs, Buffer.concat([bencode.encode({ msg_type: 1, piece, total_size: size }), data]))
+    })
+  })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server.address().port
+}
+
+test('fetch a magnet: metadata a peer crafted to hang a bencode decoder, or over 4 MiB, fails clearly', async (t) => {
+  const infoHash = Buffer.alloc(20, 0xab).toString('hex')
+  // bencode 2.0.3 and 4.0.1 loop forever on a negative string length
+  const hostile = await metadataPeer(t, Buffer.from(infoHash, 'hex'), Buffer.from('d1:a-3:e'))
+  const r = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--peer', `127.0.0.1:${hostile}`, '--timeout', '2'])
+  assertOneLineError(r, /peer 127\.0\.0\.1:\d+ cannot send the metadata: Peer sent invalid metadata/)
+
+  const huge = await metadataPeer(t, Buffer.from(infoHash, 'hex'), Buffer.alloc(0), 4 * 1024 * 1024 + 1)
+  const r2 = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--peer', `127.0.0.1:${huge}`, '--timeout', '2'])
+  assertOneLineError(r2, /peer 127\.0\.0\.1:\d+ cannot send the metadata: metadata_size 4194305 is over the limit of 4194304 bytes/)
+
+  const both = await run(['fetch', `magnet:?xt=urn:btih:${infoHash}`, '--timeout', '2',
+    '--peer', `127.0.0.1:${hostile}`, '--peer', `127.0.0.1:${huge}`])
+  assertOneLineError(both, /no peer sent the metadata: .*invalid metadata.*; .*over the limit|no peer sent the metadata: .*over the limit.*; .*invalid metadata/)
+})
+
+test('fetch from several peers: a piece one peer sent corrupt comes from another', async (t) => {
+  const dir = tmpdir(t)
+  const torrent = makeTorrent('mixed.bin', [{ data: payload(1000000, 171) }], 32768)
+  fs.writeFileSync(path.join(dir, 'mixed.torrent'), torrent.file)
+  const corrupted = new Set()
+  const liar = await fakePeer(t, torrent, {
+    serve (index, offset, length, block, respond) {
+      if (offset === 0) { // every piece it sends is corrupt
+        corrupted.add(index)
+        block[7] ^= 0xff
+      }
+      respond(null, block)
+    }
+  })
+  const honest = await fakePeer(t, torrent, { bitfieldDelay: 200 }) // the liar gets pieces first
+  const r = await run(['fetch', path.join(dir, 'mixed.torrent'), '--out', dir,
+    '--peer', `127.0.0.1:${liar.port}`, '--peer', `127.0.0.1:${honest.port}`])
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout)
+  assert.ok(fs.readFileSync(path.join(dir, 'mixed.bin')).equals(torrent.data))
+  assert.ok(corrupted.size > 0)
+  assert.match(r.stdout, /\(\d+ corrupt pieces? downloaded again\)/)
+  assert.match(r.stdout, /dropped: peer 127\.0\.0\.1:\d+ sent 3 corrupt pieces/)
+  // no piece was asked of the liar twice: after its corrupt copy, the honest peer sent it
+  for (const index of corrupted) {
+    assert.strictEqual(liar.seen.requests.filter(([i, o]) => i === index && o === 0).length, 1, `piece ${index}`)
+    assert.ok(honest.seen.requests.some(([i]) => i === index), `piece ${index} came from the honest peer`)
+  }
 })

@@ -33,9 +33,11 @@ function requireLibtorrent () {
 
 // Runs `libtorrent_peer.py create`: a .torrent written by libtorrent's own
 // create_torrent. Returns what it printed (info hash, piece hashes, ...).
-function createTorrent (source, torrentFile, { pieceLength = 32768 } = {}) {
+// `v1Only`: no v2 hashes (aria2 and Transmission 3 know only v1 torrents).
+function createTorrent (source, torrentFile, { pieceLength = 32768, v1Only = false } = {}) {
   requireLibtorrent()
-  const r = spawnSync(PYTHON, [SCRIPT, 'create', source, torrentFile, '--piece-length', String(pieceLength)], {
+  const args = [SCRIPT, 'create', source, torrentFile, '--piece-length', String(pieceLength), ...(v1Only ? ['--v1-only'] : [])]
+  const r = spawnSync(PYTHON, args, {
     encoding: 'utf8',
     timeout: 20000
   })

@@ -9,7 +9,7 @@ discovery, UPnP, NAT-PMP and uTP off, no trackers and plaintext connections.
       writes a .torrent for PATH (a file or a folder) made by libtorrent's
       create_torrent; prints one JSON line: info hash, piece length, sizes,
       piece hashes.
-  seed TORRENT SAVE_PATH
+  seed TORRENT SAVE_PATH [--upload-limit BYTES_PER_SECOND]
       checks the data under SAVE_PATH and seeds it; prints JSON lines:
       {"event": "listening", "port": N}, {"event": "seeding"}, then peer
       events. Runs until its standard input closes.
@@ -119,6 +119,8 @@ def start(args):
 
 def seed(args):
     ses, handle = start(args)
+    if args.upload_limit:
+        handle.set_upload_limit(args.upload_limit)  # per torrent: applies to loopback peers too
     emit(event='listening', port=ses.listen_port(), version=lt.__version__)
     seeding = False
     deadline = time.monotonic() + args.deadline
@@ -230,6 +232,7 @@ def main():
     p = sub.add_parser('seed')
     p.add_argument('torrent')
     p.add_argument('save_path')
+    p.add_argument('--upload-limit', type=int, default=0)
     p = sub.add_parser('leech')
     p.add_argument('torrent')
     p.add_argument('save_path')

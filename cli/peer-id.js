@@ -15,11 +15,14 @@ function peerId () {
   return Buffer.from(`-PW${v.padEnd(4, '0')}-` + crypto.randomBytes(9).toString('base64').replace(/[+/]/g, '_'))
 }
 
-// The client a peer id names: its Azureus-style prefix (-LT2080-), or the
+// The client a peer id names: its Azureus-style prefix (-LT2080-), else a
+// readable prefix of at least 3 characters (aria2's A2-1-36-0-), else the
 // whole id in hex.
 function client (id) {
   const text = Buffer.from(id).toString('latin1')
-  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-/.test(text) ? text.slice(0, 8) : Buffer.from(id).toString('hex')
+  if (/^-[A-Za-z]{2}[0-9A-Za-z]{4}-/.test(text)) return text.slice(0, 8)
+  const readable = /^[0-9A-Za-z.-]{3,}/.exec(text)
+  return readable ? readable[0] : Buffer.from(id).toString('hex')
 }
 
 module.exports = { CLIENT_NAME, peerId, client }

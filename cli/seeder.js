@@ -2,12 +2,14 @@
 
 // Serves a complete torrent to every peer that connects, on peer-wire-native's
 // public API: answer the handshake, send the full bitfield, unchoke peers
-// that are interested, answer their requests from storage.
+// that are interested, answer their requests from storage; serve the info
+// dictionary over ut_metadata to peers that have only a magnet link.
 
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
 const { CLIENT_NAME, peerId, client } = require('./peer-id')
+const { extension } = require('./metadata')
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
@@ -29,7 +31,8 @@ function fullBitfield (pieceCount) {
 // Resolves with the listening net.Server once it listens on host:port.
 // onPeer(event) is told of every peer: { type: 'connect' | 'handshake' |
 // 'close', address, client, uploaded }.
-function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () => {} }) {
+async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () => {} }) {
+  const Metadata = await extension(torrent.info)
   const bitfield = fullBitfield(torrent.pieceCount)
   const id = peerId()
   const peers = new Set()
@@ -38,6 +41,8 @@ function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () 
     const address = `${socket.remoteAddress}:${socket.remotePort}`
     const wire = pwp()
     wire.peerAddress = address
+    wire.use(Metadata) // sends our extended handshake (with metadata_size) to peers that support BEP 10
+    wire.extendedHandshake.v = CLIENT_NAME
     peers.add(socket)
     let peerClient = null
     onPeer({ type: 'connect', address })
@@ -52,11 +57,10 @@ function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () 
     wire.on('close', () => socket.destroy())
     socket.pipe(wire).pipe(socket)
 
-    wire.on('handshake', (infoHash, peer, extensions) => {
+    wire.on('handshake', (infoHash, peer) => {
       if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
       peerClient = client(peer)
       wire.handshake(torrent.infoHash, id)
-      if (extensions.extended) wire.extended(0, { m: {}, v: CLIENT_NAME })
       wire.bitfield(bitfield)
       wire.setKeepAlive(true)
       onPeer({ type: 'handshake', address, client: peerClient })

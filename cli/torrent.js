@@ -9,6 +9,7 @@ const fs = require('fs')
 const path = require('path')
 const bencode = require('bencode')
 const { Failure } = require('./failure')
+const { wellFormed } = require('./bencode-check')
 
 function sha1 (data) {
   return crypto.createHash('sha1').update(data).digest()
@@ -76,6 +77,9 @@ function safeComponent (name, where) {
 
 function parseTorrent (buf) {
   let meta, info
+  // bencode 2.0.3 hangs on some malformed input and recurses without a
+  // limit: it only sees bytes the scanner has passed
+  if (!wellFormed(buf)) throw new Failure('not a valid .torrent file (bad bencoding, or nested too deep)')
   try {
     meta = bencode.decode(buf)
     info = rawInfo(buf)
@@ -132,6 +136,7 @@ function parseTorrent (buf) {
 
   return {
     infoHash: sha1(info),
+    info, // the info dictionary's bytes, as in the file
     name,
     multiFile: Array.isArray(dict.files),
     pieceLength,
@@ -155,6 +160,12 @@ function readTorrent (file) {
   return parseTorrent(buf)
 }
 
+// A .torrent file holding exactly the info dictionary `info` (bytes, as
+// fetched over ut_metadata), so its info hash is SHA-1(info).
+function torrentFile (info) {
+  return Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')])
+}
+
 // A single-file torrent for `data`, as a .torrent file's bytes.
 function createTorrent (name, data, pieceLength) {
   const pieces = []
@@ -167,4 +178,4 @@ function createTorrent (name, data, pieceLength) {
   })
 }
 
-module.exports = { parseTorrent, readTorrent, createTorrent }
+module.exports = { parseTorrent, readTorrent, createTorrent, torrentFile }

@@ -8,11 +8,13 @@ const { Failure } = require('./failure')
 const USAGE = `usage:
   peer-wire-native demo [--size MIB] [--piece-length KIB] [--seed N]
       seed a generated payload on 127.0.0.1 and download it over TCP
-  peer-wire-native fetch <file.torrent> --peer HOST:PORT [--out DIR] [--timeout SECONDS]
-      download a torrent from one peer into DIR (default: the current folder)
+  peer-wire-native fetch <file.torrent | magnet:?xt=urn:btih:...> --peer HOST:PORT [--peer HOST:PORT ...]
+                         [--out DIR] [--timeout SECONDS]
+      download a torrent from the peers into DIR (default: the current folder);
+      for a magnet link, the metadata first (saved as DIR/NAME.torrent)
   peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check]
-      serve a torrent's data (the file or folder itself, or the folder holding it)
-      to every peer that connects (default: 127.0.0.1:6881)`
+      serve a torrent's data (the file or folder itself, or the folder holding it),
+      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881)`
 
 function usage (message) {
   return new Failure(`${message}\n${USAGE}`, 2)

@@ -51,8 +51,7 @@ async function demo (args) {
     result = await download({
       torrent,
       storage: new MemoryStorage(received),
-      host: address,
-      port,
+      peers: [{ host: address, port }],
       onProgress: ({ bytes }) => bar.update(bytes)
     })
   } finally {

@@ -1,0 +1,113 @@
+'use strict'
+
+// aria2 and Transmission as test peers for the command's tests (not a test
+// file itself): Debian's aria2 1.36 and transmission-cli 3.00, confined to
+// 127.0.0.1 (no DHT, PEX, local discovery, port mapping, uTP or trackers),
+// seeding data already in place. Each is killed when its test ends; every
+// wait has a deadline that fails with what the client printed so far.
+
+const { spawn, spawnSync } = require('child_process')
+const fs = require('fs')
+const net = require('net')
+const path = require('path')
+
+function version (command, args) {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 10000 })
+  if (r.error || r.status !== 0) {
+    throw new Error(`${command} is missing (${r.error ? r.error.message : r.stderr.trim()}): ` +
+      'install it with `apt-get install -y aria2 transmission-cli` (.ci/run does)')
+  }
+  return (r.stdout + r.stderr).split('\n')[0].trim()
+}
+
+// A TCP port nobody listens on right now (the client binds it a moment later).
+async function freePort () {
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+// Starts `command args`, killed after the test; resolves once its output
+// matches `ready`.
+function start (t, name, command, args, ready, { timeout = 30000, cwd } = {}) {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd })
+  let output = ''
+  const kill = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') }
+  process.once('exit', kill)
+  t.after(() => {
+    kill()
+    process.removeListener('exit', kill)
+  })
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} was not ready within ${timeout} ms:\n${output}`)), timeout)
+    const check = (chunk) => {
+      output += chunk
+      if (ready.test(output)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    proc.stdout.on('data', check)
+    proc.stderr.on('data', check)
+    proc.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited with ${code}:\n${output}`))
+    })
+  })
+  return { proc, started, output: () => output }
+}
+
+// aria2 seeding `torrentFile` from `dir` (the data in place, checked with
+// -V) on a port of its own: resolves with { port, output }.
+async function startAria2 (t, torrentFile, dir, { uploadLimit } = {}) {
+  const v = version('aria2c', ['--version'])
+  const port = await freePort()
+  const args = [
+    `--dir=${dir}`, `--listen-port=${port}`,
+    '--interface=127.0.0.1', '--disable-ipv6=true',
+    '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+    '--bt-exclude-tracker=*', '--seed-ratio=0.0', '-V', '--summary-interval=0', '--console-log-level=notice',
+    '--no-conf=true', '--bt-save-metadata=false', '--auto-save-interval=0', '--save-session-interval=0',
+    ...(uploadLimit ? [`--max-upload-limit=${uploadLimit}`] : []),
+    torrentFile
+  ]
+  const aria2 = start(t, 'aria2', 'aria2c', args, new RegExp(`listening on TCP port ${port}`))
+  await aria2.started
+  return { port, version: v, output: aria2.output }
+}
+
+// Transmission (transmission-cli) seeding `torrentFile` from `dir`: a
+// config folder of its own whose settings.json keeps it on 127.0.0.1 with
+// DHT, PEX, LPD, uTP and port mapping off, plaintext preferred. Resolves
+// with { port, output } once it seeds (after verifying the data).
+async function startTransmission (t, torrentFile, dir, configDir) {
+  const v = version('transmission-cli', ['--version'])
+  const port = await freePort()
+  fs.mkdirSync(configDir, { recursive: true })
+  fs.writeFileSync(path.join(configDir, 'settings.json'), JSON.stringify({
+    'bind-address-ipv4': '127.0.0.1',
+    'bind-address-ipv6': '::1',
+    'dht-enabled': false,
+    'lpd-enabled': false,
+    'pex-enabled': false,
+    'utp-enabled': false,
+    'port-forwarding-enabled': false,
+    'rpc-enabled': false,
+    'blocklist-enabled': false,
+    encryption: 0, // prefer plaintext
+    'peer-port': port,
+    'peer-port-random-on-start': false,
+    'ratio-limit-enabled': false,
+    'idle-seeding-limit-enabled': false,
+    'speed-limit-up-enabled': false,
+    'message-level': 2
+  }, null, 2))
+  const tr = start(t, 'Transmission', 'transmission-cli',
+    ['-g', configDir, '-w', dir, '-p', String(port), '-M', '-v', torrentFile], /Seeding/)
+  await tr.started
+  return { port, version: v, output: tr.output }
+}
+
+module.exports = { startAria2, startTransmission }

@@ -1,0 +1,137 @@
+'use strict'
+
+// The info dictionary over ut_metadata (BEP 9), with the ut_metadata package
+// (5.0.1, an ES module) on peer-wire-native's wire.use(): fetched from peers
+// given only the info hash of a magnet link, and served to them.
+//
+// ut_metadata decodes what a peer sends with bencode 4.0.1, which hangs on
+// some malformed input and has no depth limit: the extension is wrapped so
+// that a message reaches it only once cli/bencode-check.js has passed its
+// bencoded part, and assembled metadata only once it is well-formed. The
+// size a peer announces is bounded at 4 MiB (libtorrent's limit; the
+// package's own is 10 MB). ut_metadata checks the SHA-1 against the info
+// hash; so does this.
+
+const crypto = require('crypto')
+const net = require('net')
+const pwp = require('..')
+const { Failure } = require('./failure')
+const { scan, wellFormed } = require('./bencode-check')
+const { CLIENT_NAME, peerId } = require('./peer-id')
+const { connectError } = require('./connect-error')
+
+const MAX_METADATA_SIZE = 4 * 1024 * 1024
+
+let loaded = null
+
+// The ut_metadata extension class for wire.use(), guarded as above;
+// `metadata` (the info dictionary's bytes) to serve it, nothing to fetch it.
+async function extension (metadata) {
+  if (!loaded) loaded = import('ut_metadata').then((m) => m.default)
+  const utMetadata = await loaded
+  const Base = utMetadata(metadata)
+  class GuardedMetadata extends Base {
+    onExtendedHandshake (handshake) {
+      const size = handshake.metadata_size
+      if (typeof size === 'number' && size > MAX_METADATA_SIZE) {
+        return this.emit('warning', new Error(`metadata_size ${size} is over the limit of ${MAX_METADATA_SIZE} bytes`))
+      }
+      return super.onExtendedHandshake(handshake)
+    }
+
+    onMessage (buf) {
+      // ut_metadata decodes up to the first 'ee': that part must be one
+      // well-formed dictionary of plain ASCII
+      const end = buf.indexOf('ee') + 2
+      if (end < 2 || scan(buf, 0, { maxDepth: 2, maxTokens: 16 }) !== end) return
+      for (let i = 0; i < end; i++) if (buf[i] > 0x7e) return
+      return super.onMessage(buf)
+    }
+
+    setMetadata (data) {
+      if (!wellFormed(Buffer.from(data.buffer, data.byteOffset, data.length))) return Promise.resolve(false)
+      return super.setMetadata(data)
+    }
+  }
+  return GuardedMetadata
+}
+
+function sha1 (data) {
+  return crypto.createHash('sha1').update(data).digest()
+}
+
+// Fetches the info dictionary from one peer: resolves with its bytes
+// (SHA-1 checked against `infoHash`), rejects with a Failure. `stop` is
+// given a function that ends the attempt (it then never settles).
+async function fetchFrom ({ infoHash, host, port, timeout, stop = () => {} }) {
+  const Extension = await extension()
+  const where = `${host}:${port}`
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port })
+    const wire = pwp()
+    let done = false
+    const timer = setTimeout(() => finish(new Failure(`peer ${where} sent no metadata within ${timeout / 1000} s`)), timeout)
+    function finish (err, value) {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      wire.destroy()
+      socket.destroy()
+      if (err) reject(err)
+      else resolve(value)
+    }
+    stop(() => {
+      done = true
+      clearTimeout(timer)
+      wire.destroy()
+      socket.destroy()
+    })
+    socket.on('error', (err) => finish(new Failure(wire.peerId ? `connection to peer ${where} failed: ${err.message}` : connectError(err, where))))
+    socket.on('close', () => finish(new Failure(`peer ${where} closed the connection before sending the metadata`)))
+    wire.on('error', (err) => finish(new Failure(`peer ${where} broke the protocol: ${err.message}`)))
+    socket.pipe(wire).pipe(socket)
+    wire.use(Extension)
+    wire.extendedHandshake.v = CLIENT_NAME
+    wire.ut_metadata.on('warning', (err) => finish(new Failure(`peer ${where} cannot send the metadata: ${err.message}`)))
+    wire.ut_metadata.on('metadata', () => {
+      const info = Buffer.from(wire.ut_metadata.metadata)
+      if (!sha1(info).equals(infoHash)) return finish(new Failure(`peer ${where} sent metadata of another info hash`))
+      finish(null, info)
+    })
+    wire.on('handshake', (peerInfoHash, id, extensions) => {
+      if (!Buffer.from(peerInfoHash).equals(infoHash)) return finish(new Failure(`wrong info hash: peer ${where} answered with ${Buffer.from(peerInfoHash).toString('hex')}`))
+      if (!extensions.extended) return finish(new Failure(`peer ${where} does not speak the extension protocol (BEP 10): it cannot send metadata`))
+      wire.ut_metadata.fetch()
+    })
+    socket.on('connect', () => wire.handshake(infoHash, peerId()))
+  })
+}
+
+// The info dictionary from the first of `peers` ([{ host, port }]) to send
+// it (the others' connections are then closed); fails only when every peer
+// failed, with each one's reason.
+function fetchMetadata ({ infoHash, peers, timeout = 30000, onPeerFailed = () => {} }) {
+  return new Promise((resolve, reject) => {
+    const reasons = []
+    const stops = []
+    let settled = false
+    for (const { host, port } of peers) {
+      fetchFrom({ infoHash, host, port, timeout, stop: (fn) => stops.push(fn) }).then((info) => {
+        if (!settled) {
+          settled = true
+          for (const stop of stops) stop()
+          resolve({ info, peer: `${host}:${port}` })
+        }
+      }, (err) => {
+        reasons.push(err.message)
+        onPeerFailed(err.message)
+        if (!settled && reasons.length === peers.length) {
+          settled = true
+          reject(new Failure(peers.length === 1 ? reasons[0] : `no peer sent the metadata: ${reasons.join('; ')}`))
+        }
+      })
+    }
+  })
+}
+
+module.exports = { extension, fetchMetadata, MAX_METADATA_SIZE }
