@@ -188,6 +188,45 @@ describe('messages', () => {
   })
 })
 
+describe('bittorrent-protocol 5.0.9', () => {
+  // Its messages, the extended ones (which it sends by itself) left out.
+  function withoutExtended (bytes) {
+    const out = [bytes.subarray(0, 68)]
+    for (let at = 68; at < bytes.length;) {
+      const end = at + 4 + bytes.readUInt32BE(at)
+      if (bytes[at + 4] !== 20) out.push(bytes.subarray(at, end))
+      at = end
+    }
+    return Buffer.concat(out)
+  }
+
+  test('the handshake and every fast message, byte for byte', async () => {
+    const { default: Protocol } = await import('bittorrent-protocol')
+    const calls = (w) => {
+      w.haveNone()
+      w.suggest(4)
+      w.allowedFast(9)
+      w.reject(1, 16384, 16384)
+      w.haveAll()
+    }
+    const btp = new Protocol()
+    const chunks = []
+    btp.on('data', (chunk) => chunks.push(Buffer.from(chunk)))
+    btp.handshake(HASH, ID, { fast: true, dht: true })
+    btp.write(peerHandshake())
+    await tick()
+    assert.equal(btp.hasFast, true)
+    calls(btp)
+    await tick()
+    const ours = pwp()
+    ours.handshake(HASH, ID, { fast: true, dht: true })
+    ours.write(peerHandshake())
+    calls(ours)
+    assert.deepEqual(output(ours).toString('hex'), withoutExtended(Buffer.concat(chunks)).toString('hex'))
+    btp.destroy()
+  })
+})
+
 describe('rules', () => {
   test('a choke from the peer no longer fails our requests; a reject fails the match', async () => {
     const [a, b] = await pair()

@@ -124,7 +124,7 @@ test('fast with a libtorrent seed: have-all, allowed-fast after interested, a ve
   wire.end()
 })
 
-test('fast with a libtorrent leecher: we seed with have-all and allowed-fast; libtorrent verifies every piece', async (t) => {
+test('fast with a libtorrent leecher: we seed with have-all and allowed-fast, choke once mid-way (rejecting); libtorrent verifies every piece', async (t) => {
   const dir = tmpdir(t)
   const source = path.join(dir, 'source')
   const target = path.join(dir, 'target')
@@ -135,7 +135,7 @@ test('fast with a libtorrent leecher: we seed with have-all and allowed-fast; li
   const torrentFile = path.join(dir, 'payload.torrent')
   const meta = createTorrent(path.join(source, 'payload.bin'), torrentFile, { pieceLength: PIECE })
 
-  const seen = { extensions: null, log: null, requests: 0, rejected: 0, hasFast: false }
+  const seen = { extensions: null, log: null, requests: 0, hasFast: false, keptAtChoke: null, pendingAtChoke: 0 }
   const sockets = new Set()
   const server = net.createServer((socket) => {
     sockets.add(socket)
@@ -152,10 +152,25 @@ test('fast with a libtorrent leecher: we seed with have-all and allowed-fast; li
       wire.allowedFast(1)
     })
     wire.on('interested', () => wire.unchoke())
+    const responders = []
     wire.on('request', (index, offset, length, respond) => {
       seen.requests++
       const start = index * PIECE + offset
-      respond(null, data.subarray(start, start + length))
+      if (seen.keptAtChoke !== null) return respond(null, data.subarray(start, start + length))
+      // Requests for pieces outside our allowed-fast set (0 and 1, which
+      // libtorrent asks for first, and which are answered at once) wait,
+      // from the first of them for 100 ms; then we choke: the pending ones
+      // outside that set are rejected (libtorrent asks again once we
+      // unchoke).
+      if (index <= 1) return respond(null, data.subarray(start, start + length))
+      responders.push(index)
+      if (responders.length > 1) return
+      setTimeout(() => {
+        seen.pendingAtChoke = wire.peerRequests.length
+        wire.choke()
+        seen.keptAtChoke = wire.peerRequests.map((r) => r.piece)
+        setTimeout(() => wire.unchoke(), 200)
+      }, 100)
     })
   })
   t.after(() => {
@@ -172,6 +187,8 @@ test('fast with a libtorrent leecher: we seed with have-all and allowed-fast; li
   assert.deepStrictEqual(seen.extensions, { dht: true, extended: true, fast: true })
   assert.strictEqual(seen.hasFast, true)
   assert.ok(seen.requests >= Math.ceil(data.length / BLOCK))
+  assert.ok(seen.pendingAtChoke > 0, JSON.stringify(seen))
+  assert.deepStrictEqual(seen.keptAtChoke, [])
 })
 
 // aria2
