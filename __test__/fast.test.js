@@ -304,6 +304,48 @@ describe('rules', () => {
   })
 })
 
+describe('timers and destroy', () => {
+  test('requests allowed fast while choked still time out, one after the other', async () => {
+    const [a, b] = await pair()
+    let answered = false
+    b.on('request', (i, offset, length, respond) => {
+      if (!answered) respond(null, Buffer.alloc(length))
+      answered = true
+    })
+    b.allowedFast(2)
+    await once(a, 'allowed-fast')
+    a.setTimeout(100)
+    const results = []
+    const done = new Promise((resolve) => {
+      a.request(2, 0, 16, (err) => results.push(err && err.message))
+      a.request(2, 16, 16, (err) => { results.push(err && err.message); resolve() })
+    })
+    await done
+    assert.deepEqual(results, [null, 'request has timed out'])
+  })
+
+  test('destroy() in a fast event: nothing follows', () => {
+    for (const name of ['have-all', 'suggest', 'reject', 'allowed-fast']) {
+      const wire = fed()
+      const seen = []
+      for (const e of ['have-all', 'suggest', 'reject', 'allowed-fast', 'have']) wire.on(e, () => seen.push(e))
+      wire.once(name, () => wire.destroy())
+      wire.write(Buffer.concat([frame(14), frame(13, u32(1)), frame(16, u32(1, 0, 16)), frame(17, u32(1)), frame(4, u32(1))].slice(['have-all', 'suggest', 'reject', 'allowed-fast'].indexOf(name))))
+      assert.deepEqual(seen, [name])
+    }
+  })
+
+  test('a rejected request\'s callback that destroys the wire: no reject event', () => {
+    const wire = fed()
+    wire.write(frame(1)) // unchoke
+    const events = []
+    wire.on('reject', () => events.push('reject'))
+    wire.request(1, 0, 16, (err) => { events.push(err.message); wire.destroy() })
+    wire.write(frame(16, u32(1, 0, 16)))
+    assert.deepEqual(events, ['request was rejected'])
+  })
+})
+
 describe('hostile and ground rule', () => {
   const FAST_FRAMES = {
     suggest: frame(13, u32(1)),
