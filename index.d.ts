@@ -35,6 +35,14 @@ declare namespace Wire {
         /** Creates a new wire. */
         new (opts?: WireOptions): Wire;
         readonly prototype: Wire;
+        /**
+         * BEP 6's allowed-fast set: the `k` pieces (fewer if the torrent has fewer)
+         * to offer with `allowedFast()` to the peer at `ip` (IPv4 or IPv6 text),
+         * for the torrent of `infoHash` (20 bytes or 40 hex characters) with
+         * `numPieces` pieces. `k` is at most 1024. Throws a `TypeError` or a
+         * `RangeError` for a bad argument.
+         */
+        allowedFastSet(ip: string, infoHash: string | Uint8Array, numPieces: number, k: number): number[];
     }
 
     /** Options accepted by the factory. */
@@ -82,6 +90,13 @@ declare namespace Wire {
         dht: boolean;
         /** The peer supports the extension protocol (BEP 10), i.e. `extended` messages. */
         extended: boolean;
+        /**
+         * The peer's handshake set the fast extension bit (BEP 6). Present only on a
+         * wire that asked for fast (`handshake(..., { fast: true })`; a responder
+         * asking in its `'handshake'` listener gets it added to the same object
+         * then); a wire that never asks gets `{ dht, extended }` exactly, as 0.7.1.
+         */
+        fast?: boolean;
     }
 
     /**
@@ -91,6 +106,12 @@ declare namespace Wire {
     interface HandshakeExtensions {
         /** Advertise DHT support (then send your DHT port with `wire.port()`). */
         dht?: boolean;
+        /**
+         * Ask for the fast extension (BEP 6): sets bit 0x04 of reserved byte 7.
+         * It is on (`hasFast`) once the peer's handshake set it too. A responder
+         * must ask before or inside its `'handshake'` listener.
+         */
+        fast?: boolean;
     }
 
     /**
@@ -130,7 +151,8 @@ declare namespace Wire {
 
     /**
      * Handed to `'request'` listeners: call `respond(null, block)` to send the block
-     * to the peer, or `respond(err)` to drop the request without answering. Does
+     * to the peer, or `respond(err)` to drop the request without answering (with
+     * fast on, a reject is sent). Does
      * nothing if the request was cancelled meanwhile or we choked the peer.
      */
     type RespondCallback = (err: Error | null, block?: Uint8Array) => void;
@@ -159,16 +181,24 @@ declare namespace Wire {
      * `false` where its bitfield says it has not, `undefined` where nothing was
      * said. Indexes from `8 * (maxFrameLength - 1)` up are not kept (a `'have'`
      * for one is still emitted).
+     *
+     * After a fast `'have-all'`, every index reads `true` (`get(i)`, `[i]`, `i in`)
+     * while the piece count is unknown (`length` is 0, no index is listed);
+     * setting `length` to the piece count makes indexes 0 to `length - 1` true,
+     * as a bitfield of ones would. After `'have-none'` nothing is had (as before
+     * any bitfield); a later bitfield replaces either.
      */
     interface PeerPieces extends Iterable<boolean | undefined> {
         readonly [index: number]: boolean | undefined;
-        readonly length: number;
+        /** One past the highest index set; settable (after `'have-all'`: the piece count). */
+        length: number;
         /** Whether the peer has piece `index`: the fast way to ask (no index lookup through a proxy). */
         get(index: number): boolean;
     }
 
     /** The code of an error from a peer that broke the protocol. */
-    type ProtocolErrorCode = 'ERR_PEER_WIRE_BAD_HANDSHAKE' | 'ERR_PEER_WIRE_FRAME_TOO_LARGE' | 'ERR_PEER_WIRE_BAD_LENGTH';
+    type ProtocolErrorCode = 'ERR_PEER_WIRE_BAD_HANDSHAKE' | 'ERR_PEER_WIRE_FRAME_TOO_LARGE' | 'ERR_PEER_WIRE_BAD_LENGTH'
+        | 'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED';
 
     /** An error emitted by a wire; `code` is set when the error has a specific cause. */
     interface WireError extends Error {
@@ -179,7 +209,7 @@ declare namespace Wire {
     interface WireEvents {
         /** The peer's handshake arrived (infoHash and peerId are 20-byte buffers). */
         handshake: (infoHash: Buffer, peerId: Buffer, extensions: Extensions) => void;
-        /** The peer is now choking us (our pending requests fail with an error). */
+        /** The peer is now choking us (our pending requests fail with an error, unless fast is on: then they wait for a piece or a reject). */
         choke: () => void;
         /** The peer is no longer choking us. */
         unchoke: () => void;
@@ -193,7 +223,7 @@ declare namespace Wire {
         have: (index: number) => void;
         /** The peer sent its bitfield (`peerPieces` is already updated). */
         bitfield: (bitfield: Buffer) => void;
-        /** The peer requests a block; answer it with `respond(null, block)`. Not emitted while we choke the peer. */
+        /** The peer requests a block; answer it with `respond(null, block)`. Not emitted while we choke the peer (with fast: unless we allowed the piece fast; other requests are rejected). */
         request: (index: number, offset: number, length: number, respond: RespondCallback) => void;
         /** The peer cancelled one of its requests. */
         cancel: (index: number, offset: number, length: number) => void;
@@ -205,6 +235,16 @@ declare namespace Wire {
         extended: (id: number, payload: Buffer) => void;
         /** The peer sent a message with an unknown id (`body` starts with that id). */
         unknownmessage: (body: Buffer) => void;
+        /** Fast (BEP 6): the peer has every piece (`peerPieces` reads all true, see {@link PeerPieces}). */
+        'have-all': () => void;
+        /** Fast (BEP 6): the peer has no piece. */
+        'have-none': () => void;
+        /** Fast (BEP 6): the peer suggests we download piece `index`. */
+        suggest: (index: number) => void;
+        /** Fast (BEP 6): the peer will not answer this request (its callback got "request was rejected" first). */
+        reject: (index: number, offset: number, length: number) => void;
+        /** Fast (BEP 6): we may request piece `index` even while the peer chokes us (`peerAllowedFastSet`). */
+        'allowed-fast': (index: number) => void;
         /** We sent a block of `bytes` bytes. */
         upload: (bytes: number) => void;
         /** We received a block of `bytes` bytes. */
@@ -213,7 +253,8 @@ declare namespace Wire {
         timeout: () => void;
         /**
          * The peer broke the protocol (`code` is `'ERR_PEER_WIRE_BAD_HANDSHAKE'`,
-         * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'` or `'ERR_PEER_WIRE_BAD_LENGTH'`, and the
+         * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'`, `'ERR_PEER_WIRE_BAD_LENGTH'` or, on a
+         * wire that asked for fast, `'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED'`, and the
          * message names the limit and the value). Parsing has stopped; the wire is
          * destroyed right after (`'close'`, then pending request callbacks get
          * "wire is closed"). Emitted only when someone listens, so code written for
@@ -267,6 +308,10 @@ declare namespace Wire {
         peerExtensions: Partial<Extensions>;
         /** The peer's address; never set by the wire itself, free for the user. Initially `null`. */
         peerAddress: string | null;
+        /** Both handshakes set the fast extension bit (BEP 6). */
+        readonly hasFast: boolean;
+        /** Fast: the pieces the peer allowed us to request while it chokes us, in arrival order (the last 100). */
+        readonly peerAllowedFastSet: readonly number[];
         /** Requests we sent that are still pending (oldest first). */
         requests: Request[];
         /** Requests the peer sent that we have not answered yet (oldest first). */
@@ -301,8 +346,21 @@ declare namespace Wire {
          * either is neither bytes nor a string.
          */
         handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: HandshakeExtensions): void;
-        /** Chokes the peer (drops its pending requests). No-op if already choking. */
+        /**
+         * Chokes the peer (drops its pending requests; with fast, sends a reject for
+         * each, except those for pieces we allowed fast). No-op if already choking.
+         */
         choke(): void;
+        /** Fast (BEP 6): we have every piece (instead of a bitfield). Each fast method throws `Error('fast extension is disabled')` (`code` `'ERR_PEER_WIRE_FAST_DISABLED'`) unless `hasFast`. */
+        haveAll(): void;
+        /** Fast: we have no piece (instead of a bitfield). */
+        haveNone(): void;
+        /** Fast: suggests the peer download piece `index`. */
+        suggest(index: number): void;
+        /** Fast: we will not answer the peer's request (it is removed from `peerRequests`). */
+        reject(index: number, offset: number, length: number): void;
+        /** Fast: the peer may request piece `index` while we choke it (we serve it: `'request'` is emitted). */
+        allowedFast(index: number): void;
         /** Unchokes the peer. No-op if not choking. */
         unchoke(): void;
         /** Tells the peer we are interested. No-op if already interested. */
@@ -316,6 +374,9 @@ declare namespace Wire {
         /**
          * Requests a block from the peer. `callback` gets the block, or an error if the
          * wire is closed, the peer chokes us, the request is cancelled or times out.
+         * With fast on, a piece in `peerAllowedFastSet` may be requested while the
+         * peer chokes us, a choke does not fail pending requests, and a reject
+         * fails its request with "request was rejected".
          */
         request(index: number, offset: number, length: number, callback?: RequestCallback): void;
         /** Sends a block to the peer (counts towards `uploaded`, emits `'upload'`). */

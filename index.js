@@ -21,11 +21,14 @@ const { Request, pull, remove } = require('./lib/requests.js')
 const { readLimits, readNoDelay } = require('./lib/options.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
+const fast = require('./lib/fast.js')
 
 const {
   KIND_KEEP_ALIVE,
   MAX_PORT,
   MAX_EXTENDED_ID,
+  HANDSHAKE_DHT,
+  HANDSHAKE_FAST,
   ID_LENGTH,
   ID_CHOKE,
   ID_UNCHOKE,
@@ -101,6 +104,8 @@ function Wire (opts) {
   this._timeout = 0
   this._ontimeout = null // made by the first _updateTimeout that arms a timer
   this._ext = null // BEP 10: HANDSHAKEN, or the Extensions of the first use()
+  this._fast = null // BEP 6: made when our handshake asks for fast (lib/fast.js)
+  this._peerFast = null // the fast bit of the peer's handshake, once read
 
   this.on('finish', onfinish)
 }
@@ -123,7 +128,9 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
     // 0.7.1's message, as a RangeError (still an Error).
     throw new RangeError(`infoHash and peerId MUST have length ${ID_LENGTH}`)
   }
-  this._sender.handshake(infoHash, peerId, extensions && extensions.dht)
+  const asks = !!(extensions && extensions.fast)
+  this._sender.handshake(infoHash, peerId, (extensions && extensions.dht ? HANDSHAKE_DHT : 0) | (asks ? HANDSHAKE_FAST : 0))
+  if (asks) fast.ask(this)
   if (this._ext instanceof Extensions) this._ext.onHandshakeSent()
   else this._ext = HANDSHAKEN
 }
@@ -131,8 +138,9 @@ Wire.prototype.handshake = function (infoHash, peerId, extensions) {
 Wire.prototype.choke = function () {
   if (this.amChoking) return
   this.amChoking = true
-  this.peerRequests.length = 0
   this._sender.queue(ID_CHOKE, 0, 0, 0)
+  if (this._fast !== null && this._fast.on) this._fast.onChoke()
+  else this.peerRequests.length = 0
 }
 
 Wire.prototype.unchoke = function () {
@@ -173,7 +181,7 @@ Wire.prototype.request = function (i, offset, length, callback) {
   checkCallback(callback)
   if (!callback) callback = noop
   if (this._finished || this._closed) return callback === noop ? undefined : callback(requestError('wire is closed'))
-  if (this.peerChoking) return callback === noop ? undefined : callback(requestError('peer is choking'))
+  if (this.peerChoking && !(this._fast !== null && this._fast.on && this._fast.mayRequest(i))) return callback === noop ? undefined : callback(requestError('peer is choking'))
   this.requests.push(new Request(i, offset, length, callback))
   this._updateTimeout()
   this._sender.queue(ID_REQUEST, i, offset, length)
@@ -228,6 +236,14 @@ for (const name of ['extendedMapping', 'extendedHandshake', 'peerExtendedMapping
   })
 }
 
+// BEP 6 (lib/fast.js): each throws unless both handshakes set the fast bit.
+for (const name of fast.METHODS) {
+  Wire.prototype[name] = function (i, offset, length) { fast.negotiated(this)[name](i, offset, length) }
+}
+
+Object.defineProperty(Wire.prototype, 'hasFast', { get () { return fast.fastOf(this) !== null } })
+Object.defineProperty(Wire.prototype, 'peerAllowedFastSet', { get () { return fast.peerAllowedFastSet(this) } })
+
 Wire.prototype.port = function (port) {
   checkUint('port', port, MAX_PORT)
   this._sender.queue(ID_PORT, port, 0, 0)
@@ -265,8 +281,10 @@ Wire.prototype.destroy = function () {
 
 // inbound: one handler per message, called by the Receiver in order
 
-Wire.prototype._onhandshake = function (infoHash, peerId, extensions) {
+Wire.prototype._onhandshake = function (infoHash, peerId, extensions, peerFast) {
   this.peerExtensions = extensions
+  this._peerFast = peerFast
+  fast.agree(this, extensions, peerFast)
   this.emit('handshake', infoHash, peerId, extensions)
   if (this._ext instanceof Extensions && !this._closed) this._ext.onPeerHandshake(infoHash, peerId, extensions)
 }
@@ -288,6 +306,7 @@ Wire.prototype._onuninterested = function () {
 Wire.prototype._onchoke = function () {
   this.peerChoking = true
   this.emit('choke')
+  if (fast.fastOf(this) !== null) return // BEP 6: a choke no longer fails requests
   while (this.requests.length) this._fail(this.requests.shift(), 'peer is choking')
 }
 
@@ -307,10 +326,11 @@ Wire.prototype._onhave = function (i) {
 }
 
 Wire.prototype._onrequest = function (i, offset, length) {
-  if (this.amChoking) return
+  const fastOn = fast.fastOf(this) // BEP 6: refused requests are rejected
+  if (this.amChoking && !(fastOn !== null && fastOn.serves(i))) return fastOn === null ? undefined : fastOn.refuse(i, offset, length)
   if (length === 0 || length > this.maxBlockLength || this.peerRequests.length >= this.maxPeerRequests) {
     this.droppedRequests++
-    return
+    return fastOn === null ? undefined : fastOn.refuse(i, offset, length)
   }
 
   // Answers this request, by identity: a cancelled request, or one already
@@ -318,7 +338,7 @@ Wire.prototype._onrequest = function (i, offset, length) {
   const self = this
   const respond = function (err, buffer) {
     if (!remove(self.peerRequests, request)) return
-    if (err) return
+    if (err) return fastOn === null ? undefined : fastOn.refuse(i, offset, length)
     self.piece(i, offset, buffer)
   }
   const request = new Request(i, offset, length, respond)
@@ -371,7 +391,7 @@ Wire.prototype._onprotocolerror = function (err) {
 Wire.prototype._callback = function (request, err, buffer) {
   if (!request) return
   if (request.timeout) clearTimeout(request.timeout)
-  if (!this.peerChoking && !this._finished) this._updateTimeout()
+  if ((!this.peerChoking || fast.fastOf(this) !== null) && !this._finished) this._updateTimeout()
   request.callback(err, buffer)
 }
 

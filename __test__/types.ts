@@ -410,3 +410,35 @@ extWire.use(new Echo(extWire));
 const wrongHook: pwp.Extension = { name: 'x', onHandshake(infoHash: Buffer) {} };
 void nameless;
 void wrongHook;
+
+// The fast extension (BEP 6)
+const fastWire = pwp();
+fastWire.handshake(Buffer.alloc(20), Buffer.alloc(20), { fast: true, dht: true });
+fastWire.on('handshake', (infoHash, peerId, extensions) => {
+    const peerFast: boolean | undefined = extensions.fast;
+    void peerFast;
+    if (fastWire.hasFast) fastWire.haveNone();
+});
+fastWire.on('have-all', () => {
+    fastWire.peerPieces.length = 1313;
+});
+fastWire.on('have-none', () => {});
+fastWire.on('suggest', (index) => fastWire.request(index, 0, 16384));
+fastWire.on('reject', (index: number, offset: number, length: number) => void [index, offset, length]);
+fastWire.on('allowed-fast', (index: number) => void index);
+fastWire.haveAll();
+fastWire.suggest(1);
+fastWire.reject(1, 0, 16384);
+fastWire.allowedFast(2);
+const allowedByPeer: readonly number[] = fastWire.peerAllowedFastSet;
+const set: number[] = pwp.allowedFastSet('80.4.4.200', Buffer.alloc(20, 0xaa), 1313, 7);
+const code: pwp.ProtocolErrorCode = 'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED';
+void allowedByPeer;
+void set;
+void code;
+// @ts-expect-error the peer's allowed-fast set is the wire's to keep
+fastWire.peerAllowedFastSet.push(3);
+// @ts-expect-error reject names a block
+fastWire.reject(1);
+// @ts-expect-error hasFast is read-only
+fastWire.hasFast = true;

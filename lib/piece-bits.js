@@ -22,6 +22,7 @@ function PieceBits (maxFrameLength) {
   // a bitfield message's body is its id byte, then the bits
   this.max = Math.min(8 * (maxFrameLength - 1), U32)
   this.written = null // index -> value written by the program, or HOLE
+  this.all = false // BEP 6 have-all, the piece count not yet known (see setAll)
 }
 const EMPTY = new Uint8Array(0)
 const HOLE = Symbol('hole')
@@ -37,13 +38,13 @@ PieceBits.prototype.grow = function (size) {
 }
 
 PieceBits.prototype.has = function (i) {
-  return i < 8 * this.bytes.length && (this.bytes[i >>> 3] & (128 >>> (i & 7))) !== 0
+  return this.all || (i < 8 * this.bytes.length && (this.bytes[i >>> 3] & (128 >>> (i & 7))) !== 0)
 }
 
 // Whether index i is set (an own property of 0.7.1's array).
 PieceBits.prototype.defined = function (i) {
   if (this.written !== null && this.written.has(i)) return this.written.get(i) !== HOLE
-  return i < this.covered || this.has(i)
+  return this.all || i < this.covered || this.has(i)
 }
 
 PieceBits.prototype.value = function (i) {
@@ -59,6 +60,7 @@ PieceBits.prototype.value = function (i) {
 PieceBits.prototype.set = function (i, bit) {
   if (i >= this.max) return
   if (this.written !== null) this.written.delete(i)
+  if (bit && this.all) return
   if (bit) {
     this.grow((i >>> 3) + 1)
     this.bytes[i >>> 3] |= 128 >>> (i & 7)
@@ -97,7 +99,9 @@ PieceBits.prototype.clear = function (i) {
 }
 
 // `peerPieces.length = length`: shortening deletes every index from length.
+// After a have-all, it gives the piece count: indexes below it become true.
 PieceBits.prototype.truncate = function (length) {
+  if (this.all) return this.fill(length)
   if (length < this.length) {
     const bits = 8 * this.bytes.length
     for (let j = length; j < Math.min(bits, 8 * Math.ceil(length / 8)); j++) this.clear(j)
@@ -110,7 +114,43 @@ PieceBits.prototype.truncate = function (length) {
   this.length = length
 }
 
+// BEP 6 have-all: every index reads true (`get(i)`, `peerPieces[i]`, `i in
+// peerPieces`), while the piece count is unknown (`length` 0, no index
+// listed), until the program sets `peerPieces.length` to it, which makes
+// indexes 0 to length - 1 true as a bitfield would. A have changes
+// nothing; the program's writes are kept over it; a bitfield ends it.
+PieceBits.prototype.setAll = function () {
+  this.bytes = EMPTY
+  this.covered = 0
+  this.length = 0
+  this.written = null
+  this.all = true
+}
+
+// BEP 6 have-none: nothing known to be had (every index reads false by
+// `get(i)`, undefined by index, as before any bitfield).
+PieceBits.prototype.setNone = function () {
+  this.bytes = EMPTY
+  this.covered = 0
+  this.length = 0
+  this.written = null
+  this.all = false
+}
+
+// Indexes 0 to count - 1 set, as a bitfield of count bits all ones.
+PieceBits.prototype.fill = function (count) {
+  this.all = false
+  const bits = Math.min(count, this.max)
+  const bytes = new Uint8Array(Math.ceil(bits / 8))
+  bytes.fill(0xff)
+  if (bits & 7) bytes[bytes.length - 1] = (0xff00 >>> (bits & 7)) & 0xff
+  this.setBitfield(bytes)
+  this.covered = bits
+  this.length = count
+}
+
 PieceBits.prototype.setBitfield = function (buffer) {
+  this.all = false
   const bits = Math.min(8 * buffer.length, this.max)
   const size = Math.ceil(bits / 8)
   this.grow(size)

@@ -22,7 +22,6 @@ const {
   HANDSHAKE_DHT,
   HANDSHAKE_EXTENDED,
   HANDSHAKE_FAST,
-  REJECT_BODY_LENGTH,
   ID_LENGTH,
   ID_CHOKE,
   ID_UNCHOKE,
@@ -90,6 +89,12 @@ class Receiver {
     // Where handing on stopped for a congested wire (see receive).
     this.suspended = null
     this.rest = null // the slices of a large chunk still to decode
+  }
+
+  // Whether our handshake set the fast bit (BEP 6): the decoder reads the
+  // fast messages as such only when the peer's did too.
+  setFast (fast) {
+    native.receiverSetFast(this.native, fast)
   }
 
   // No record is handed on after this, not even the rest of the chunk's.
@@ -205,15 +210,13 @@ class Receiver {
           extended: (a & HANDSHAKE_EXTENDED) !== 0
         }, (a & HANDSHAKE_FAST) !== 0)
       case KIND_UNKNOWN: return wire._onunknown(source.subarray(c, c + d))
-      // The fast messages (only from a peer whose handshake set the fast
-      // bit): the wire does not speak fast yet, so, as 0.7.1, they are
-      // unknown messages, their whole body handed on.
-      case ID_SUGGEST:
-      case ID_HAVE_ALL:
-      case ID_HAVE_NONE:
-      case ID_ALLOWED_FAST:
-        return wire._onunknown(source.subarray(c, c + d))
-      case ID_REJECT: return wire._onunknown(source.subarray(d, d + REJECT_BODY_LENGTH))
+      // The fast messages: only when both handshakes set the fast bit, so
+      // only on a wire that asked for fast (see lib/fast.js).
+      case ID_SUGGEST: return wire._fast.onSuggest(a)
+      case ID_HAVE_ALL: return wire._fast.onHaveAll()
+      case ID_HAVE_NONE: return wire._fast.onHaveNone()
+      case ID_REJECT: return wire._fast.onReject(a, b, c)
+      case ID_ALLOWED_FAST: return wire._fast.onAllowedFast(a)
       case KIND_ERROR: {
         const info = native.receiverTakeError(this.native)
         const err = new Error(info.message)

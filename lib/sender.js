@@ -11,7 +11,7 @@
 
 const native = require('./native.js')
 
-const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, HANDSHAKE_DHT, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
+const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
 
 const OPS_INITIAL = 4 // 64 bytes: V8 keeps a typed array this small on its heap
 const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
@@ -105,9 +105,10 @@ class Sender {
     this.inlineBytes += bytes
   }
 
-  handshake (infoHash, peerId, dht) {
+  // `flags`: HANDSHAKE_DHT, HANDSHAKE_FAST (see src/batch.rs).
+  handshake (infoHash, peerId, flags) {
     if (this.closed) return
-    this.queue(KIND_HANDSHAKE, dht ? HANDSHAKE_DHT : 0, 0, 0)
+    this.queue(KIND_HANDSHAKE, flags, 0, 0)
     this.inline(infoHash, 0)
     this.inline(peerId, HANDSHAKE_LENGTH)
   }

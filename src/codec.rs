@@ -96,7 +96,7 @@ impl PeerCodec {
 
     fn read_message(
         &mut self,
-        negotiated: Extensions,
+        peer: Extensions,
         src: &mut BytesMut,
     ) -> Result<Option<PeerFrame>, DecodeError> {
         let Some(prefix) = src.get(..LENGTH_PREFIX_LEN) else {
@@ -112,9 +112,10 @@ impl PeerCodec {
             return Ok(None);
         }
         src.advance(LENGTH_PREFIX_LEN);
+        Message::check_announced(&src[..body_len], peer, self.ours)?;
         let body = src.split_to(body_len).freeze();
-        let message =
-            Message::decode_from(&body, negotiated)?.map(|payload| body.slice_ref(payload));
+        let message = Message::decode_from(&body, peer.both(self.ours))?
+            .map(|payload| body.slice_ref(payload));
         Ok(Some(PeerFrame::Message(message)))
     }
 }
@@ -128,7 +129,7 @@ impl codec::Decoder for PeerCodec {
             return Err(err.clone().into());
         }
         let read = match self.peer {
-            Some(peer) => self.read_message(peer.both(self.ours), src),
+            Some(peer) => self.read_message(peer, src),
             None => self.read_handshake(src),
         };
         read.map_err(|err| {

@@ -193,6 +193,13 @@ fn fast_messages_are_records_only_when_both_handshakes_set_fast() {
         assert_eq!((count, position), (1, HANDSHAKE_LEN));
         rx.set_fast(ours_fast);
         rx.receive(&chunk, position as u32, &mut out).unwrap();
+        if ours_fast && !peer_fast {
+            // Fast messages the peer did not announce: a violation.
+            assert_eq!(read(&out).2[0][0], KIND_ERROR);
+            let err = rx.take_error().unwrap();
+            assert_eq!(err.code(), "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED");
+            continue;
+        }
         let (count, position, rest) = read(&out);
         assert_eq!((count, position), (5, chunk.len()));
         records.extend(rest);
@@ -257,7 +264,7 @@ fn a_fast_message_gathered_across_chunks_points_into_the_returned_bytes() {
 }
 
 /// Hostile: with fast negotiated, a fast message of the wrong length is a
-/// violation, named; otherwise (a peer that set the bit talking to a wire
+/// violation, named; with only ours set, any fast message is; otherwise (a peer that set the bit talking to a wire
 /// that did not, as 0.7.1's) the same bytes are an unknown message.
 #[test]
 fn a_fast_message_of_the_wrong_length_is_an_error_record_only_when_fast_is_negotiated() {
@@ -271,7 +278,11 @@ fn a_fast_message_of_the_wrong_length_is_an_error_record_only_when_fast_is_negot
         rx.set_fast(ours_fast);
         let mut out = records_buffer(8);
         let records = records_of(&mut rx, &chunk, &mut out);
-        if peer_fast && ours_fast {
+        if ours_fast && !peer_fast {
+            assert_eq!(records[1][0], KIND_ERROR);
+            let err = rx.take_error().unwrap();
+            assert_eq!(err.code(), "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED");
+        } else if peer_fast && ours_fast {
             assert_eq!(records[1][0], KIND_ERROR);
             let err = rx.take_error().unwrap();
             assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
@@ -605,7 +616,10 @@ proptest! {
         hs_flags in 0u32..8,
         ours_fast in any::<bool>(),
     ) {
-        let fast = hs_flags & HANDSHAKE_FAST != 0 && ours_fast;
+        // Ours only with the peer's: a fast message the peer did not
+        // announce is an error record (tested above), not one decoded back.
+        let ours_fast = ours_fast && hs_flags & HANDSHAKE_FAST != 0;
+        let fast = ours_fast;
         let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
         let mut payloads = INFO_HASH.to_vec();
         payloads.extend_from_slice(&PEER_ID);

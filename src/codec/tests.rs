@@ -230,8 +230,8 @@ fn a_length_prefix_alone_reserves_at_most_a_mebibyte() {
 }
 
 /// The decoder's rule for the fast messages, followed: typed when both
-/// handshakes set the fast bit (ours seen as the codec encodes it),
-/// unknown ids of any length otherwise.
+/// handshakes set the fast bit (ours seen as the codec encodes it), an
+/// error when only ours did, unknown ids of any length otherwise.
 #[test]
 fn fast_messages_follow_both_handshakes() {
     let frames: [&[u8]; 3] = [
@@ -259,7 +259,10 @@ fn fast_messages_follow_both_handshakes() {
             Err(CodecError::Decode(err)) => Err(err),
             Err(err) => panic!("{err}"),
         };
-        if fast {
+        if ours_fast && !peer_fast {
+            let err = next().unwrap_err();
+            assert_eq!(err.code(), "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED");
+        } else if fast {
             assert_eq!(next(), Ok(Message::AllowedFast(9)));
             assert_eq!(next(), Ok(Message::HaveAll));
             let err = next().unwrap_err();

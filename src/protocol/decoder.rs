@@ -19,7 +19,10 @@
 //! Messages are read as the two handshakes allow ([`Message::decode_from`]):
 //! the fast messages (ids 13 to 17) only when the peer's handshake and ours
 //! ([`Decoder::set_fast`]) both set the fast bit; else they are unknown ids
-//! of any length, as peer-wire-protocol 0.7.1 reads them.
+//! of any length, as peer-wire-protocol 0.7.1 reads them; except that when
+//! ours set the bit and the peer's did not, a fast message is an error
+//! ([`DecodeError::FastNotNegotiated`]): the peer sends what it did not
+//! announce.
 
 use super::error::DecodeError;
 use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
@@ -288,8 +291,9 @@ impl Decoder {
         let Some(origin) = self.gather(need, input, pos) else {
             return Ok(Step::NeedMore);
         };
-        let negotiated = self.negotiated();
-        Message::validate_from(self.unit(input, origin, need), negotiated)?;
+        let body = self.unit(input, origin, need);
+        Message::check_announced(body, self.peer, self.ours)?;
+        Message::validate_from(body, self.peer.both(self.ours))?;
         self.finish_unit(origin);
         Ok(Step::Body(origin, need))
     }

@@ -62,6 +62,19 @@ pub enum DecodeError {
         /// The body's length, id byte included.
         received: u32,
     },
+    /// A fast message (BEP 6, ids 13 to 17) from a peer whose handshake did
+    /// not set the fast bit, on a connection where ours did: the peer sends
+    /// what it did not announce. (Where ours did not set it, these ids are
+    /// unknown messages, as peer-wire-protocol 0.7.1 reads them.)
+    #[error(
+        "{name} message (id {id}) from a peer whose handshake did not set the fast extension bit"
+    )]
+    FastNotNegotiated {
+        /// The message id.
+        id: u8,
+        /// The message's name.
+        name: &'static str,
+    },
 }
 
 impl DecodeError {
@@ -73,6 +86,7 @@ impl DecodeError {
             }
             DecodeError::FrameTooLarge { .. } => "ERR_PEER_WIRE_FRAME_TOO_LARGE",
             DecodeError::BadLength { .. } => "ERR_PEER_WIRE_BAD_LENGTH",
+            DecodeError::FastNotNegotiated { .. } => "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED",
         }
     }
 }

@@ -406,6 +406,28 @@ impl<'a> Message<&'a [u8]> {
         Self::decode_from(body, EVERY_EXTENSION)
     }
 
+    /// Checks a body against what the two handshakes set: `peer`'s and
+    /// `ours`. When ours set the fast bit and the peer's did not, a fast
+    /// message (ids 13 to 17) is [`DecodeError::FastNotNegotiated`]; any
+    /// other body passes (read it with [`Message::decode_from`] and
+    /// `peer.both(ours)`).
+    pub fn check_announced(
+        body: &[u8],
+        peer: Extensions,
+        ours: Extensions,
+    ) -> Result<(), DecodeError> {
+        if !ours.fast || peer.fast {
+            return Ok(());
+        }
+        match body.first().and_then(|&first| MessageId::from_u8(first)) {
+            Some(id) if id.is_fast() => Err(DecodeError::FastNotNegotiated {
+                id: id as u8,
+                name: id.name(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// [`Message::validate`] for a body read on a connection that
     /// `negotiated` these extensions: ids it did not enable
     /// ([`MessageId::known`]) are unknown, and any length is theirs.

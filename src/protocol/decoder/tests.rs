@@ -328,7 +328,7 @@ fn fast_messages_are_read_as_such_only_when_both_handshakes_set_fast() {
         Message::Reject(Request::new(1, 16384, 16384)),
         Message::AllowedFast(u32::MAX),
     ];
-    for (peer_fast, ours_fast) in [(false, false), (false, true), (true, false), (true, true)] {
+    for (peer_fast, ours_fast) in [(false, false), (true, false), (true, true)] {
         let mut bytes = Vec::new();
         Handshake::new([1; 20], [2; 20], true)
             .with_fast(peer_fast)
@@ -362,9 +362,9 @@ fn fast_messages_are_read_as_such_only_when_both_handshakes_set_fast() {
 }
 
 /// Hostile: a fast message of the wrong length is a protocol error when
-/// both handshakes set the fast bit, and an unknown message otherwise (so a
-/// peer cannot make a decoder that did not ask for fast, 0.7.1's reading,
-/// fail with one).
+/// both handshakes set the fast bit, a fast message at all when only ours
+/// did, and an unknown message when ours did not (so a peer cannot make a
+/// decoder that did not ask for fast, 0.7.1's reading, fail with one).
 #[test]
 fn a_fast_message_of_the_wrong_length_fails_only_when_fast_is_negotiated() {
     let bad: [(&[u8], &str); 5] = [
@@ -389,6 +389,12 @@ fn a_fast_message_of_the_wrong_length_fails_only_when_fast_is_negotiated() {
                     let err = got.unwrap_err();
                     assert_eq!(err.code(), "ERR_PEER_WIRE_BAD_LENGTH");
                     assert!(matches!(err, DecodeError::BadLength { name: n, .. } if n == name));
+                } else if ours_fast {
+                    let err = got.unwrap_err();
+                    assert_eq!(err.code(), "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED");
+                    assert!(
+                        matches!(err, DecodeError::FastNotNegotiated { name: n, .. } if n == name)
+                    );
                 } else {
                     let unknown = Message::Unknown {
                         id: frame[4],
@@ -726,9 +732,49 @@ proptest! {
             expected.push(Owned::Message(bytes[start..].to_vec()));
         }
         for mut dec in decoders() {
+            // Ours as the peer's: a fast message the peer did not announce
+            // is an error (tested above), not a message decoded as encoded.
+            dec.set_fast(hs.extensions().fast);
             let (frames, err) = decode_all(&mut dec, &cut(&bytes, &cuts));
             prop_assert_eq!(err, None);
             prop_assert_eq!(&frames, &expected);
+        }
+    }
+}
+
+/// A peer whose handshake lacked the fast bit sends a well-formed fast
+/// message to a decoder whose handshake set it: an error, at every split,
+/// after the messages before it.
+#[test]
+fn a_fast_message_the_peer_did_not_announce_is_an_error() {
+    let fast: [Message<Vec<u8>>; 5] = [
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(1, 16384, 16384)),
+        Message::AllowedFast(7),
+    ];
+    for m in &fast {
+        let mut bytes = Vec::new();
+        Handshake::new([1; 20], [2; 20], true).encode(&mut bytes);
+        Message::<&[u8]>::Interested.encode(&mut bytes);
+        m.encode(&mut bytes);
+        for split in [false, true] {
+            for cut in 0..=bytes.len() {
+                let mut dec = Decoder::default();
+                dec.set_split_pieces(split);
+                dec.set_fast(true);
+                let (a, b) = bytes.split_at(cut);
+                let err = messages_of(&mut dec, &[a, b]).unwrap_err();
+                assert_eq!(
+                    err.code(),
+                    "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED",
+                    "cut at {cut}"
+                );
+                assert!(err
+                    .to_string()
+                    .contains("did not set the fast extension bit"));
+            }
         }
     }
 }
