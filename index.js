@@ -415,4 +415,7 @@ Wire.prototype._updateTimeout = function () {
   this.requests[0].timeout = setTimeout(this._ontimeout, this._timeout)
 }
 
+// BEP 6's allowed-fast set, for the indexes a program offers a peer.
+Wire.allowedFastSet = fast.allowedFastSet
+
 module.exports = Wire
