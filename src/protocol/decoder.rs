@@ -26,7 +26,8 @@
 
 use super::error::DecodeError;
 use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
-use super::message::{piece_head, Message, MessageId, LENGTH_PREFIX_LEN};
+use super::id::MessageId;
+use super::message::{piece_head, Message, LENGTH_PREFIX_LEN};
 
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;

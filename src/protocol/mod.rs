@@ -15,6 +15,7 @@ mod decoder;
 mod error;
 mod fast;
 mod handshake;
+mod id;
 mod message;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
@@ -24,7 +25,8 @@ pub use handshake::{
     Extensions, Handshake, HANDSHAKE_LEN, ID_LEN, INFO_HASH_OFFSET, PEER_ID_OFFSET, PROTOCOL,
     RESERVED_OFFSET,
 };
-pub use message::{Message, MessageId, Request, MAX_HEADER_LEN};
+pub use id::MessageId;
+pub use message::{Message, Request, MAX_HEADER_LEN};
 
 // The rules the tokio codec shares with the decoder.
 #[cfg(feature = "tokio")]

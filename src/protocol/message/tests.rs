@@ -5,6 +5,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::protocol::BodyLen;
 
 pub(crate) fn any_request() -> impl Strategy<Value = Request> {
     any::<(u32, u32, u32)>().prop_map(|(piece, offset, length)| Request::new(piece, offset, length))
