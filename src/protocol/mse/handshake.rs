@@ -114,6 +114,8 @@ enum State {
     /// Initiator: looking for ENCRYPT(VC) after PadB.
     SyncVc {
         pattern: [u8; 8],
+        /// The first offset in `buf` not yet ruled out.
+        from: usize,
     },
     /// Initiator: crypto_select and len(PadD).
     ReadSelect,
@@ -126,6 +128,8 @@ enum State {
     /// Responder: looking for HASH('req1', S) after PadA.
     SyncReq1 {
         pattern: [u8; 20],
+        /// The first offset in `buf` not yet ruled out.
+        from: usize,
     },
     /// Responder: HASH('req2', SKEY) xor HASH('req3', S).
     ReadReq23,
@@ -200,8 +204,19 @@ pub(super) fn stream(name: &[u8], secret: &[u8; KEY_LEN], skey: &[u8; ID_LEN]) -
     rc4
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where `needle` starts in `buf`, looking from `*from` on; when it is not
+/// there, moves `*from` to the first offset where it could still start once
+/// more bytes arrive, so that a trickled pad is scanned once, not once per
+/// byte.
+fn sync(buf: &[u8], from: &mut usize, needle: &[u8]) -> Option<usize> {
+    let hit = buf[*from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|at| *from + at);
+    if hit.is_none() {
+        *from = (*from).max((buf.len() + 1).saturating_sub(needle.len()));
+    }
+    hit
 }
 
 /// Fills `buf` from `input` up to `want` bytes; true when it has them.
@@ -386,12 +401,12 @@ impl MseHandshake {
                 self.encrypt = Some(encrypt);
                 self.decrypt = Some(decrypt);
                 self.buf.drain(..KEY_LEN);
-                self.state = State::SyncVc { pattern };
+                self.state = State::SyncVc { pattern, from: 0 };
                 Ok(true)
             }
-            State::SyncVc { pattern } => {
+            State::SyncVc { pattern, mut from } => {
                 let full = fill(&mut self.buf, input, VC_WINDOW);
-                match find(&self.buf, &pattern) {
+                match sync(&self.buf, &mut from, &pattern) {
                     Some(at) => {
                         self.dec().skip(VC.len());
                         self.buf.drain(..at + VC.len());
@@ -402,7 +417,10 @@ impl MseHandshake {
                         what: "ENCRYPT(VC)",
                         bound: VC_WINDOW,
                     }),
-                    None => Ok(false),
+                    None => {
+                        self.state = State::SyncVc { pattern, from };
+                        Ok(false)
+                    }
                 }
             }
             State::ReadSelect => {
@@ -470,12 +488,12 @@ impl MseHandshake {
                 let pattern = hash(&[b"req1", &secret]);
                 self.secret = Some(secret);
                 self.buf.drain(..KEY_LEN);
-                self.state = State::SyncReq1 { pattern };
+                self.state = State::SyncReq1 { pattern, from: 0 };
                 Ok(true)
             }
-            State::SyncReq1 { pattern } => {
+            State::SyncReq1 { pattern, mut from } => {
                 let full = fill(&mut self.buf, input, REQ1_WINDOW);
-                match find(&self.buf, &pattern) {
+                match sync(&self.buf, &mut from, &pattern) {
                     Some(at) => {
                         self.buf.drain(..at + pattern.len());
                         self.state = State::ReadReq23;
@@ -485,7 +503,10 @@ impl MseHandshake {
                         what: "HASH('req1', S)",
                         bound: REQ1_WINDOW,
                     }),
-                    None => Ok(false),
+                    None => {
+                        self.state = State::SyncReq1 { pattern, from };
+                        Ok(false)
+                    }
                 }
             }
             State::ReadReq23 => {
