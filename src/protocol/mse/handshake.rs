@@ -303,8 +303,9 @@ impl MseHandshake {
     /// Consumes all of `input` (the peer's next bytes, cut anywhere) and
     /// returns what to send, the stream bytes received past the handshake,
     /// and, once, [`Established`]. "Need more" is an `Ok` with no
-    /// `established`. After an error, or after `Established`, every call
-    /// fails.
+    /// `established`. An error drops whatever the call would have sent:
+    /// close the connection. After an error, or after `Established`, every
+    /// call fails.
     pub fn feed(&mut self, mut input: &[u8]) -> Result<Progress, MseError> {
         match &self.state {
             State::Failed(err) => return Err(err.clone()),
@@ -370,7 +371,7 @@ impl MseHandshake {
                     self.state = State::Done;
                 } else if self.role == Role::Initiator {
                     out.send.extend_from_slice(self.public());
-                    out.send.extend_from_slice(&self.secrets.clear_pad);
+                    out.send.append(&mut self.secrets.clear_pad);
                     self.state = State::ReadYb;
                 } else {
                     self.state = State::ReadYa;
@@ -484,7 +485,7 @@ impl MseHandshake {
                 }
                 let secret = self.shared()?;
                 out.send.extend_from_slice(self.public());
-                out.send.extend_from_slice(&self.secrets.clear_pad);
+                out.send.append(&mut self.secrets.clear_pad);
                 let pattern = hash(&[b"req1", &secret]);
                 self.secret = Some(secret);
                 self.buf.drain(..KEY_LEN);
