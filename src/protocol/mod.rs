@@ -10,6 +10,8 @@
 //!   with `decode` and `encode`.
 //! - [`DecodeError`]: what a peer can get wrong, each with a stable code.
 //! - [`allowed_fast_set`]: BEP 6's allowed-fast set for a peer.
+//! - [`mse`]: Message Stream Encryption, the handshake and RC4, below the
+//!   framing.
 
 mod decoder;
 mod error;
@@ -17,6 +19,7 @@ mod fast;
 mod handshake;
 mod id;
 mod message;
+pub mod mse;
 
 pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError};
