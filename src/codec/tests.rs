@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{Decoder as _, Encoder as _, Framed};
 
 use super::*;
-use crate::protocol::Request;
+use crate::protocol::every_message;
 
 /// Both ends of a fresh loopback connection, with Nagle's algorithm off
 /// (as BitTorrent clients set it), so that small writes go out at once.
@@ -53,40 +53,6 @@ where
     fn encode(&mut self, item: I, dst: &mut BytesMut) -> Result<(), CodecError> {
         self.inner.encode(item, dst)
     }
-}
-
-/// One message of every kind.
-fn every_message() -> Vec<Message<&'static [u8]>> {
-    vec![
-        Message::Bitfield(&[0xff, 0x0f, 0x80]),
-        Message::Interested,
-        Message::Unchoke,
-        Message::KeepAlive,
-        Message::Have(12),
-        Message::Request(Request::new(0, 0, 16384)),
-        Message::Piece {
-            piece: 0,
-            offset: 0,
-            block: &[0x5a; 300],
-        },
-        Message::Cancel(Request::new(1, 16384, 16384)),
-        Message::Port(6881),
-        Message::Extended {
-            id: 0,
-            payload: b"d1:md6:ut_pexi1eee",
-        },
-        Message::Unknown {
-            id: 99,
-            payload: &[1, 2],
-        },
-        Message::NotInterested,
-        Message::Choke,
-        Message::Suggest(3),
-        Message::HaveAll,
-        Message::HaveNone,
-        Message::Reject(Request::new(0, 0, 16384)),
-        Message::AllowedFast(5),
-    ]
 }
 
 async fn next_message<T>(end: &mut T) -> Message<Vec<u8>>

@@ -36,3 +36,7 @@ pub use message::{Message, Request, MAX_HEADER_LEN};
 pub(crate) use decoder::{frame_len, RESERVE_AHEAD};
 #[cfg(feature = "tokio")]
 pub(crate) use message::LENGTH_PREFIX_LEN;
+
+// One message of every kind, for the tests of the decoder and the codec.
+#[cfg(all(test, feature = "tokio"))]
+pub(crate) use message::tests::every_message;

@@ -10,7 +10,7 @@ use proptest::sample::Index;
 
 use super::*;
 use crate::protocol::handshake::tests::any_handshake;
-use crate::protocol::message::tests::any_message;
+use crate::protocol::message::tests::{any_message, every_message};
 use crate::protocol::message::Request;
 
 // ---- copies ----------------------------------------------------------------
@@ -201,36 +201,7 @@ fn decode_all(dec: &mut Decoder, chunks: &[&[u8]]) -> (Vec<Owned>, Option<Decode
 /// A session with every kind of frame.
 fn session() -> (Vec<u8>, Vec<Owned>) {
     let hs = Handshake::new([0xaa; 20], *b"-PW0001-123456789012", true).with_fast(true);
-    let messages: [Message<&[u8]>; 18] = [
-        Message::Bitfield(&[0xff, 0x0f, 0x80]),
-        Message::Interested,
-        Message::Unchoke,
-        Message::KeepAlive,
-        Message::Have(12),
-        Message::Request(Request::new(0, 0, 16384)),
-        Message::Piece {
-            piece: 0,
-            offset: 0,
-            block: &[0x5a; 300],
-        },
-        Message::Cancel(Request::new(1, 16384, 16384)),
-        Message::Port(6881),
-        Message::Extended {
-            id: 0,
-            payload: b"d1:md6:ut_pexi1eee",
-        },
-        Message::Unknown {
-            id: 99,
-            payload: &[1, 2],
-        },
-        Message::NotInterested,
-        Message::Choke,
-        Message::HaveNone,
-        Message::Suggest(3),
-        Message::Reject(Request::new(0, 16384, 16384)),
-        Message::AllowedFast(9),
-        Message::HaveAll,
-    ];
+    let messages = every_message();
     let mut bytes = Vec::new();
     hs.encode(&mut bytes);
     let mut expected = vec![Owned::Handshake(hs)];

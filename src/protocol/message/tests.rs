@@ -317,3 +317,37 @@ fn a_fast_message_of_the_wrong_length_is_bad_only_when_fast_is_negotiated() {
         );
     }
 }
+
+/// One message of every kind (the decoder's and the codec's sessions).
+pub(crate) fn every_message() -> Vec<Message<&'static [u8]>> {
+    vec![
+        Message::Bitfield(&[0xff, 0x0f, 0x80]),
+        Message::Interested,
+        Message::Unchoke,
+        Message::KeepAlive,
+        Message::Have(12),
+        Message::Request(Request::new(0, 0, 16384)),
+        Message::Piece {
+            piece: 0,
+            offset: 0,
+            block: &[0x5a; 300],
+        },
+        Message::Cancel(Request::new(1, 16384, 16384)),
+        Message::Port(6881),
+        Message::Extended {
+            id: 0,
+            payload: b"d1:md6:ut_pexi1eee",
+        },
+        Message::Unknown {
+            id: 99,
+            payload: &[1, 2],
+        },
+        Message::NotInterested,
+        Message::Choke,
+        Message::Suggest(3),
+        Message::HaveAll,
+        Message::HaveNone,
+        Message::Reject(Request::new(0, 0, 16384)),
+        Message::AllowedFast(5),
+    ]
+}
