@@ -21,25 +21,10 @@ const util = require('node:util')
 const Ref = require('peer-wire-protocol')
 const Impl = require(process.env.PWN_IMPL || '..')
 const { handshakeBytes, u32, frame } = require('./peer.js')
+const { Rng } = require('./rng.js')
 
-// the seeded PRNG of differential.test.js
-function mulberry32 (seed) {
-  let a = seed >>> 0
-  return function () {
-    a = (a + 0x6D2B79F5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-class Rng {
-  constructor (seed) { this.next = mulberry32(seed) }
-  int (n) { return Math.floor(this.next() * n) } // 0 <= x < n
-  range (lo, hi) { return lo + this.int(hi - lo + 1) } // inclusive
-  bool (p = 0.5) { return this.next() < p }
-  pick (arr) { return arr[this.int(arr.length)] }
-  u32 () { return Math.floor(this.next() * 4294967296) }
+// The seeded PRNG of the differential tests, with the draws these need.
+class PiecesRng extends Rng {
   index () {
     const r = this.next()
     if (r < 0.6) return this.int(64)
@@ -190,11 +175,11 @@ function probeFor (ops, length) {
 
 // Runs `cases` random sequences; reports the first few that differ.
 function compare (seed, cases, check) {
-  const rng = new Rng(seed)
+  const rng = new PiecesRng(seed)
   const bad = []
   for (let c = 0; c < cases && bad.length < 3; c++) {
     const caseSeed = rng.u32()
-    const ops = genOps(new Rng(caseSeed))
+    const ops = genOps(new PiecesRng(caseSeed))
     const problem = check(ops)
     if (problem) bad.push(`case seed ${caseSeed}, ops:\n    ${ops.map(describeOp).join('\n    ')}\n  ${problem}`)
   }
