@@ -1,6 +1,6 @@
 //! What a peer can get wrong in the MSE handshake.
 
-use super::handshake::MAX_PAD_LEN;
+use super::types::MAX_PAD_LEN;
 
 /// An MSE handshake that cannot go on. After one of these the handshake is
 /// spent (every later [`feed`] returns it again): close the connection.

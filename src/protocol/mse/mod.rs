@@ -38,16 +38,21 @@
 
 pub(crate) mod dh;
 mod error;
+mod field;
 mod handshake;
+mod keys;
 mod rc4;
+mod types;
 
 pub use dh::{KEY_LEN, PRIVATE_KEY_LEN};
 pub use error::MseError;
-pub use handshake::{
-    os_rng, Cipher, Established, MseHandshake, Policy, Progress, CRYPTO_PLAINTEXT, CRYPTO_RC4,
-    MAX_BUFFERED, MAX_PAD_LEN, RC4_DISCARD, REQ1_WINDOW, VC_WINDOW,
-};
+pub use handshake::MseHandshake;
+pub use keys::os_rng;
 pub use rc4::Rc4;
+pub use types::{
+    Cipher, Established, Policy, Progress, CRYPTO_PLAINTEXT, CRYPTO_RC4, MAX_BUFFERED, MAX_PAD_LEN,
+    RC4_DISCARD, REQ1_WINDOW, VC_WINDOW,
+};
 
 #[cfg(test)]
 mod tests;

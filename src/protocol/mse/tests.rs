@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::dh::{KeyPair, KEY_LEN};
-use super::handshake::{hash, stream};
+use super::keys::{hash, stream};
 use super::*;
 use crate::protocol::Handshake;
 
