@@ -107,7 +107,7 @@ pub const REJECT_BODY_LEN: u32 = MessageId::Reject.fixed_len() as u32;
 pub const MAX_PAYLOAD_LEN: u32 = u32::MAX - 13;
 
 /// What went wrong with the caller's buffers (a bug of the caller's, not the
-/// peer's: the peer's errors are [`DecodeError`]s, as [`KIND_ERROR`]
+/// peer's: the peer's errors are [`crate::protocol::DecodeError`]s, as [`KIND_ERROR`]
 /// records).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {

@@ -123,7 +123,7 @@ fn resolve<'a>(op: &[u32], payloads: &mut Payloads<'a>) -> Result<Encoded<'a>, B
 }
 
 /// Encodes the first `count` ops of `ops` into `out` from byte `at` on, in
-/// order, and returns the end offset. `out` needs at most [`MAX_OP_LEN`]
+/// order, and returns the end offset. `out` needs at most [`super::MAX_OP_LEN`]
 /// bytes an op, plus the inline payloads. Every op is checked before
 /// anything is written: on an error `out` is untouched.
 pub fn encode_ops(
