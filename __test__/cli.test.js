@@ -387,6 +387,9 @@ test('seed fails clearly on data that does not match the torrent; usage errors e
   const usage = await run(['fetch', path.join(dir, 'd.torrent')])
   assert.strictEqual(usage.code, 2)
   assert.match(usage.stderr, /^peer-wire-native: fetch needs --peer HOST:PORT\nusage:/)
+  const badPeer = await run(['seed', path.join(dir, 'd.torrent'), dir, '--peer', 'nowhere'])
+  assert.strictEqual(badPeer.code, 2)
+  assert.match(badPeer.stderr, /^peer-wire-native: --peer must be HOST:PORT, got "nowhere"\nusage:/)
   assert.strictEqual((await run([])).code, 2)
   assert.strictEqual((await run(['frobnicate'])).code, 2)
 })
@@ -533,8 +536,9 @@ test('fetch from a Transmission seed', async (t) => {
 
 // A leecher written here that only listens, and speaks only once spoken to:
 // `seed --peer` handshakes first, then sends its full bitfield, unchokes on
-// interest and answers a request; a --peer nobody listens at is one line,
-// and the seed goes on (dialling it does not stop it).
+// interest and answers a request. A --peer nobody listens at, one that
+// answers with another info hash and one that hangs up are one line each,
+// and the seed goes on.
 test('seed --peer: dials each peer, handshakes first, serves it as one that connected', { timeout: 30000 }, async (t) => {
   const dir = tmpdir(t)
   const data = payload(100001, 141)
@@ -566,14 +570,21 @@ test('seed --peer: dials each peer, handshakes first, serves it as one that conn
     server.close()
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const other = await fakePeer(t, torrent, { infoHash: Buffer.alloc(20, 7) })
+  const hangUp = net.createServer((s) => s.destroy())
+  t.after(() => hangUp.close())
+  await new Promise((resolve) => hangUp.listen(0, '127.0.0.1', resolve))
   const seed = startSeed(t, [path.join(dir, 'dial.torrent'), path.join(dir, 'dial.bin'),
-    '--peer', '127.0.0.1:1', '--peer', `127.0.0.1:${server.address().port}`])
+    '--peer', '127.0.0.1:1', '--peer', `127.0.0.1:${other.port}`, '--peer', `127.0.0.1:${hangUp.address().port}`,
+    '--peer', `127.0.0.1:${server.address().port}`])
   const port = await seed.port
   const block = await got
   assert.ok(block.equals(data.subarray(torrent.pieceLength + 16384, torrent.pieceLength + 32768)))
   const output = seed.output()
   assert.match(output, /cannot connect to peer 127\.0\.0\.1:1: connection refused/)
-  assert.match(output, /connected to peer 127\.0\.0\.1:\d+ \(-PW0100-\)/)
+  assert.match(output, new RegExp(`connected to peer 127\\.0\\.0\\.1:${server.address().port} \\(-PW0100-\\)`))
+  assert.match(output, new RegExp(`wrong info hash: peer 127\\.0\\.0\\.1:${other.port} answered with ${'07'.repeat(20)}`))
+  assert.match(output, new RegExp(`peer 127\\.0\\.0\\.1:${hangUp.address().port} closed the connection before its handshake`))
   // still listening: a fetch of everything works
   const r = await run(['fetch', path.join(dir, 'dial.torrent'), '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out')])
   assert.strictEqual(r.code, 0, r.stderr + output)

@@ -35,12 +35,14 @@ function fullBitfield (pieceCount) {
 // dials each of `dial` ([{ host, port }]) once (no reconnect). onPeer(event)
 // is told of every peer: { type: 'connect' | 'handshake' | 'close', address,
 // client, uploaded, dialled }, and { type: 'failed', address, reason } for a
-// peer that could not be dialled. server.close() also ends every connection.
+// dialled peer that could not be reached, closed before its handshake or
+// answered with another info hash. server.close() also ends every connection.
 async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial = [], onPeer = () => {} }) {
   const Metadata = await extension(torrent.info)
   const bitfield = fullBitfield(torrent.pieceCount)
   const id = peerId()
   const peers = new Set()
+  let stopping = false // server.close(): the connections it ends are not failures
 
   // One connection, whichever side dialled: `address` is the peer's; a
   // dialled socket is still connecting (we handshake first once it connects).
@@ -52,6 +54,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     peers.add(socket)
     let connected = !dialled
     let peerClient = null
+    let refused = false // the peer's handshake named another torrent
     if (connected) onPeer({ type: 'connect', address, dialled })
 
     socket.on('connect', () => {
@@ -65,6 +68,9 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     socket.on('close', () => {
       peers.delete(socket)
       wire.destroy()
+      if (dialled && connected && !peerClient && !refused && !stopping) {
+        onPeer({ type: 'failed', address, reason: `peer ${address} closed the connection before its handshake (does it have this torrent?)` })
+      }
       if (connected) onPeer({ type: 'close', address, client: peerClient, uploaded: wire.uploaded, dialled })
     })
     wire.on('error', () => socket.destroy()) // broke the protocol: drop it
@@ -72,7 +78,18 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     socket.pipe(wire).pipe(socket)
 
     wire.on('handshake', (infoHash, peer) => {
-      if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
+      if (!Buffer.from(infoHash).equals(torrent.infoHash)) { // not our torrent
+        refused = true
+        if (dialled) {
+          onPeer({
+            type: 'failed',
+            address,
+            reason: `wrong info hash: peer ${address} answered with ${Buffer.from(infoHash).toString('hex')}, ` +
+              `the torrent's is ${torrent.infoHash.toString('hex')}`
+          })
+        }
+        return socket.destroy()
+      }
       peerClient = client(peer)
       if (!dialled) wire.handshake(torrent.infoHash, id)
       wire.bitfield(bitfield)
@@ -99,6 +116,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
 
   const close = server.close.bind(server)
   server.close = (callback) => {
+    stopping = true
     for (const socket of peers) socket.destroy()
     return close(callback)
   }
