@@ -632,7 +632,8 @@ for (const client of ['Transmission', 'aria2']) {
     await seed.port
     // Transmission unchokes and requests some seconds after connecting (~14 s here)
     const output = () => seed.output() + leecher.output()
-    await fileReaches(path.join(dir, 'dst', 'leech.bin'), sha1(data), { timeout: 45000, output })
+    const ms = await fileReaches(path.join(dir, 'dst', 'leech.bin'), sha1(data), { timeout: 45000, output })
+    t.diagnostic(`${leecher.version}: the file had the payload's SHA-1 ${ms} ms after seed started`)
     assert.match(seed.output(), new RegExp(`dialling 127\\.0\\.0\\.1:${leecher.port}`))
     assert.match(seed.output(), client === 'aria2'
       ? new RegExp(`connected to peer 127\\.0\\.0\\.1:${leecher.port} \\(A2-1-36-`)
