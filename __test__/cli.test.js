@@ -16,7 +16,7 @@ const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
 const { createTorrent, startPeer, payload, sha1 } = require('./libtorrent')
-const { startAria2, startTransmission } = require('./clients')
+const { missing, startAria2, startTransmission } = require('./clients')
 
 const CLI = path.join(__dirname, '..', 'bin', 'peer-wire-native.js')
 const PEER_ID = Buffer.from('-PW0100-clitest00001')
@@ -387,6 +387,9 @@ test('seed fails clearly on data that does not match the torrent; usage errors e
   const usage = await run(['fetch', path.join(dir, 'd.torrent')])
   assert.strictEqual(usage.code, 2)
   assert.match(usage.stderr, /^peer-wire-native: fetch needs --peer HOST:PORT\nusage:/)
+  const badPeer = await run(['seed', path.join(dir, 'd.torrent'), dir, '--peer', 'nowhere'])
+  assert.strictEqual(badPeer.code, 2)
+  assert.match(badPeer.stderr, /^peer-wire-native: --peer must be HOST:PORT, got "nowhere"\nusage:/)
   assert.strictEqual((await run([])).code, 2)
   assert.strictEqual((await run(['frobnicate'])).code, 2)
 })
@@ -530,6 +533,113 @@ test('fetch from a Transmission seed', async (t) => {
   assert.match(r.stdout, new RegExp(`all ${meta.num_pieces} pieces passed SHA-1`))
   assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'out', 'tr.bin'))), sha1(data))
 })
+
+// A leecher written here that only listens, and speaks only once spoken to:
+// `seed --peer` handshakes first, then sends its full bitfield, unchokes on
+// interest and answers a request. A --peer nobody listens at, one that
+// answers with another info hash and one that hangs up are one line each,
+// and the seed goes on.
+test('seed --peer: dials each peer, handshakes first, serves it as one that connected', { timeout: 30000 }, async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(100001, 141)
+  const torrent = makeTorrent('dial.bin', [{ data }])
+  fs.writeFileSync(path.join(dir, 'dial.torrent'), torrent.file)
+  fs.writeFileSync(path.join(dir, 'dial.bin'), data)
+  let socket = null
+  let answer
+  const got = new Promise((resolve, reject) => { answer = { resolve, reject } })
+  const server = net.createServer((s) => {
+    socket = s
+    s.on('error', () => {})
+    const wire = pwp()
+    s.pipe(wire).pipe(s)
+    wire.on('handshake', (infoHash) => {
+      if (!Buffer.from(infoHash).equals(torrent.infoHash)) return answer.reject(new Error('wrong info hash'))
+      wire.handshake(torrent.infoHash, PEER_ID)
+    })
+    wire.on('bitfield', () => {
+      for (let i = 0; i < torrent.pieceCount; i++) if (!wire.peerPieces[i]) answer.reject(new Error(`piece ${i} missing from the bitfield`))
+      wire.interested()
+    })
+    wire.on('unchoke', () => {
+      wire.request(1, 16384, 16384, (err, block) => err ? answer.reject(err) : answer.resolve(Buffer.from(block)))
+    })
+  })
+  t.after(() => {
+    if (socket) socket.destroy()
+    server.close()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const other = await fakePeer(t, torrent, { infoHash: Buffer.alloc(20, 7) })
+  const hangUp = net.createServer((s) => s.destroy())
+  t.after(() => hangUp.close())
+  await new Promise((resolve) => hangUp.listen(0, '127.0.0.1', resolve))
+  const seed = startSeed(t, [path.join(dir, 'dial.torrent'), path.join(dir, 'dial.bin'),
+    '--peer', '127.0.0.1:1', '--peer', `127.0.0.1:${other.port}`, '--peer', `127.0.0.1:${hangUp.address().port}`,
+    '--peer', `127.0.0.1:${server.address().port}`])
+  const port = await seed.port
+  const block = await got
+  assert.ok(block.equals(data.subarray(torrent.pieceLength + 16384, torrent.pieceLength + 32768)))
+  const output = seed.output()
+  assert.match(output, /cannot connect to peer 127\.0\.0\.1:1: connection refused/)
+  assert.match(output, new RegExp(`connected to peer 127\\.0\\.0\\.1:${server.address().port} \\(-PW0100-\\)`))
+  assert.match(output, new RegExp(`wrong info hash: peer 127\\.0\\.0\\.1:${other.port} answered with ${'07'.repeat(20)}`))
+  assert.match(output, new RegExp(`peer 127\\.0\\.0\\.1:${hangUp.address().port} closed the connection before its handshake`))
+  // still listening: a fetch of everything works
+  const r = await run(['fetch', path.join(dir, 'dial.torrent'), '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out')])
+  assert.strictEqual(r.code, 0, r.stderr + output)
+  assert.ok(fs.readFileSync(path.join(dir, 'out', 'dial.bin')).equals(data))
+})
+
+// Resolves once `file` exists with the SHA-1 `digest` (polled: a client
+// writes its download in place, or under another name until complete);
+// rejects after `timeout` ms with what `output()` says.
+function fileReaches (file, digest, { timeout, output }) {
+  const start = Date.now()
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      let now = null
+      try { now = sha1(fs.readFileSync(file)) } catch (err) {}
+      if (now === digest) return resolve(Date.now() - start)
+      if (Date.now() - start > timeout) {
+        return reject(new Error(`${file} did not reach SHA-1 ${digest} within ${timeout} ms (now ${now})\n${output()}`))
+      }
+      setTimeout(poll, 250)
+    }
+    poll()
+  })
+}
+
+// Transmission and aria2 never dial a given peer, but a leecher accepts a
+// connection: `seed --peer` dials it and serves it as one that connected.
+for (const client of ['Transmission', 'aria2']) {
+  test(`seed --peer dials ${client === 'aria2' ? 'an' : 'a'} ${client} leecher (it never dials a given peer): it downloads everything`, { timeout: 90000 }, async (t) => {
+    const command = client === 'aria2' ? 'aria2c' : 'transmission-cli'
+    const why = missing(command)
+    if (why) return t.skip(why)
+    const dir = tmpdir(t)
+    const data = payload(600001, 131)
+    const torrent = makeTorrent('leech.bin', [{ data }])
+    fs.writeFileSync(path.join(dir, 'leech.torrent'), torrent.file)
+    fs.mkdirSync(path.join(dir, 'src'))
+    fs.writeFileSync(path.join(dir, 'src', 'leech.bin'), data)
+    fs.mkdirSync(path.join(dir, 'dst'))
+    const leecher = client === 'aria2'
+      ? await startAria2(t, path.join(dir, 'leech.torrent'), path.join(dir, 'dst'), { leech: true })
+      : await startTransmission(t, path.join(dir, 'leech.torrent'), path.join(dir, 'dst'), path.join(dir, 'tr-config'), { leech: true })
+
+    const seed = startSeed(t, [path.join(dir, 'leech.torrent'), path.join(dir, 'src'), '--peer', `127.0.0.1:${leecher.port}`])
+    await seed.port
+    // Transmission unchokes and requests some seconds after connecting (~14 s here)
+    const output = () => seed.output() + leecher.output()
+    const ms = await fileReaches(path.join(dir, 'dst', 'leech.bin'), sha1(data), { timeout: 45000, output })
+    t.diagnostic(`${leecher.version}: the file had the payload's SHA-1 ${ms} ms after seed started`)
+    assert.match(seed.output(), new RegExp(`dialling 127\\.0\\.0\\.1:${leecher.port}`))
+    assert.match(seed.output(), client === 'aria2'
+      ? new RegExp(`connected to peer 127\\.0\\.0\\.1:${leecher.port} \\(A2-1-36-`)
+      : new RegExp(`connected to peer 127\\.0\\.0\\.1:${leecher.port} \\(-TR3000-\\)`))
+  })
+}
 
 test('fetch from several peers: one that never answers and one that chokes forever do not stop it; the endgame cancels duplicates', async (t) => {
   const dir = tmpdir(t)

@@ -3,20 +3,30 @@
 // aria2 and Transmission as test peers for the command's tests (not a test
 // file itself): Debian's aria2 1.36 and transmission-cli 3.00, confined to
 // 127.0.0.1 (no DHT, PEX, local discovery, port mapping, uTP or trackers),
-// seeding data already in place. Each is killed when its test ends; every
-// wait has a deadline that fails with what the client printed so far.
+// seeding data already in place or leeching into an empty folder (neither
+// dials a given peer: a leecher waits on its port for `seed --peer`). Each
+// is killed when its test ends; every wait has a deadline that fails with
+// what the client printed so far.
 
 const { spawn, spawnSync } = require('child_process')
 const fs = require('fs')
 const net = require('net')
 const path = require('path')
 
-function version (command, args) {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 10000 })
-  if (r.error || r.status !== 0) {
-    throw new Error(`${command} is missing (${r.error ? r.error.message : r.stderr.trim()}): ` +
-      'install it with `apt-get install -y aria2 transmission-cli` (.ci/run does)')
-  }
+const VERSION_ARGS = { aria2c: ['--version'], 'transmission-cli': ['--version'] }
+
+// Why `command` cannot run here (a message for a skipped test), or null.
+function missing (command) {
+  const r = spawnSync(command, VERSION_ARGS[command], { encoding: 'utf8', timeout: 10000 })
+  if (!r.error && r.status === 0) return null
+  return `${command} is missing (${r.error ? r.error.message : r.stderr.trim()}): ` +
+    'install it with `apt-get install -y aria2 transmission-cli` (.ci/run does)'
+}
+
+function version (command) {
+  const why = missing(command)
+  if (why) throw new Error(why)
+  const r = spawnSync(command, VERSION_ARGS[command], { encoding: 'utf8', timeout: 10000 })
   return (r.stdout + r.stderr).split('\n')[0].trim()
 }
 
@@ -60,16 +70,19 @@ function start (t, name, command, args, ready, { timeout = 30000, cwd } = {}) {
 }
 
 // aria2 seeding `torrentFile` from `dir` (the data in place, checked with
-// -V) on a port of its own: resolves with { port, output }.
-async function startAria2 (t, torrentFile, dir, { uploadLimit } = {}) {
-  const v = version('aria2c', ['--version'])
+// -V) on a port of its own: resolves with { port, output }. With `leech`,
+// it downloads into `dir` instead, from whoever connects to its port, and
+// exits once it has everything (--seed-time=0).
+async function startAria2 (t, torrentFile, dir, { uploadLimit, leech = false } = {}) {
+  const v = version('aria2c')
   const port = await freePort()
   const args = [
     `--dir=${dir}`, `--listen-port=${port}`,
     '--interface=127.0.0.1', '--disable-ipv6=true',
     '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
-    '--bt-exclude-tracker=*', '--seed-ratio=0.0', '-V', '--summary-interval=0', '--console-log-level=notice',
+    '--bt-exclude-tracker=*', '--summary-interval=0', '--console-log-level=notice',
     '--no-conf=true', '--bt-save-metadata=false', '--auto-save-interval=0', '--save-session-interval=0',
+    ...(leech ? ['--seed-time=0'] : ['--seed-ratio=0.0', '-V']),
     ...(uploadLimit ? [`--max-upload-limit=${uploadLimit}`] : []),
     torrentFile
   ]
@@ -81,9 +94,11 @@ async function startAria2 (t, torrentFile, dir, { uploadLimit } = {}) {
 // Transmission (transmission-cli) seeding `torrentFile` from `dir`: a
 // config folder of its own whose settings.json keeps it on 127.0.0.1 with
 // DHT, PEX, LPD, uTP and port mapping off, plaintext preferred. Resolves
-// with { port, output } once it seeds (after verifying the data).
-async function startTransmission (t, torrentFile, dir, configDir) {
-  const v = version('transmission-cli', ['--version'])
+// with { port, output } once it seeds (after verifying the data). With
+// `leech`, `dir` is empty: it resolves once the torrent is verified (nothing
+// there) and started, Transmission waiting on its port for a peer.
+async function startTransmission (t, torrentFile, dir, configDir, { leech = false } = {}) {
+  const v = version('transmission-cli')
   const port = await freePort()
   fs.mkdirSync(configDir, { recursive: true })
   fs.writeFileSync(path.join(configDir, 'settings.json'), JSON.stringify({
@@ -105,9 +120,10 @@ async function startTransmission (t, torrentFile, dir, configDir) {
     'message-level': 2
   }, null, 2))
   const tr = start(t, 'Transmission', 'transmission-cli',
-    ['-g', configDir, '-w', dir, '-p', String(port), '-M', '-v', torrentFile], /Seeding/)
+    ['-g', configDir, '-w', dir, '-p', String(port), '-M', '-v', torrentFile],
+    leech ? /Verifying torrent[\s\S]*Progress: / : /Seeding/)
   await tr.started
   return { port, version: v, output: tr.output }
 }
 
-module.exports = { startAria2, startTransmission }
+module.exports = { missing, startAria2, startTransmission }

@@ -1,15 +1,18 @@
 'use strict'
 
-// Serves a complete torrent to every peer that connects, on peer-wire-native's
-// public API: answer the handshake, send the full bitfield, unchoke peers
-// that are interested, answer their requests from storage; serve the info
-// dictionary over ut_metadata to peers that have only a magnet link.
+// Serves a complete torrent to every peer that connects, and to the peers it
+// is told to dial, on peer-wire-native's public API: exchange handshakes,
+// send the full bitfield, unchoke peers that are interested, answer their
+// requests from storage; serve the info dictionary over ut_metadata to peers
+// that have only a magnet link. A dialled peer is served exactly as one that
+// connected: only who sends the handshake first differs.
 
 const net = require('net')
 const pwp = require('..')
 const { Failure } = require('./failure')
 const { CLIENT_NAME, peerId, client } = require('./peer-id')
 const { extension } = require('./metadata')
+const { connectError } = require('./connect-error')
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
@@ -28,42 +31,70 @@ function fullBitfield (pieceCount) {
   return bits
 }
 
-// Resolves with the listening net.Server once it listens on host:port.
-// onPeer(event) is told of every peer: { type: 'connect' | 'handshake' |
-// 'close', address, client, uploaded }.
-async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer = () => {} }) {
+// Resolves with the listening net.Server once it listens on host:port; then
+// dials each of `dial` ([{ host, port }]) once (no reconnect). onPeer(event)
+// is told of every peer: { type: 'connect' | 'handshake' | 'close', address,
+// client, uploaded, dialled }, and { type: 'failed', address, reason } for a
+// dialled peer that could not be reached, closed before its handshake or
+// answered with another info hash. server.close() also ends every connection.
+async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial = [], onPeer = () => {} }) {
   const Metadata = await extension(torrent.info)
   const bitfield = fullBitfield(torrent.pieceCount)
   const id = peerId()
   const peers = new Set()
+  let stopping = false // server.close(): the connections it ends are not failures
 
-  const server = net.createServer((socket) => {
-    const address = `${socket.remoteAddress}:${socket.remotePort}`
+  // One connection, whichever side dialled: `address` is the peer's; a
+  // dialled socket is still connecting (we handshake first once it connects).
+  function serve (socket, address, dialled) {
     const wire = pwp()
     wire.peerAddress = address
     wire.use(Metadata) // sends our extended handshake (with metadata_size) to peers that support BEP 10
     wire.extendedHandshake.v = CLIENT_NAME
     peers.add(socket)
+    let connected = !dialled
     let peerClient = null
-    onPeer({ type: 'connect', address })
+    let refused = false // the peer's handshake named another torrent
+    if (connected) onPeer({ type: 'connect', address, dialled })
 
-    socket.on('error', () => {}) // the peer went away: 'close' follows
+    socket.on('connect', () => {
+      connected = true
+      onPeer({ type: 'connect', address, dialled })
+      wire.handshake(torrent.infoHash, id)
+    })
+    socket.on('error', (err) => {
+      if (!connected) onPeer({ type: 'failed', address, reason: connectError(err, address) })
+    }) // the peer went away: 'close' follows
     socket.on('close', () => {
       peers.delete(socket)
       wire.destroy()
-      onPeer({ type: 'close', address, client: peerClient, uploaded: wire.uploaded })
+      if (dialled && connected && !peerClient && !refused && !stopping) {
+        onPeer({ type: 'failed', address, reason: `peer ${address} closed the connection before its handshake (does it have this torrent?)` })
+      }
+      if (connected) onPeer({ type: 'close', address, client: peerClient, uploaded: wire.uploaded, dialled })
     })
     wire.on('error', () => socket.destroy()) // broke the protocol: drop it
     wire.on('close', () => socket.destroy())
     socket.pipe(wire).pipe(socket)
 
     wire.on('handshake', (infoHash, peer) => {
-      if (!Buffer.from(infoHash).equals(torrent.infoHash)) return socket.destroy() // not our torrent
+      if (!Buffer.from(infoHash).equals(torrent.infoHash)) { // not our torrent
+        refused = true
+        if (dialled) {
+          onPeer({
+            type: 'failed',
+            address,
+            reason: `wrong info hash: peer ${address} answered with ${Buffer.from(infoHash).toString('hex')}, ` +
+              `the torrent's is ${torrent.infoHash.toString('hex')}`
+          })
+        }
+        return socket.destroy()
+      }
       peerClient = client(peer)
-      wire.handshake(torrent.infoHash, id)
+      if (!dialled) wire.handshake(torrent.infoHash, id)
       wire.bitfield(bitfield)
       wire.setKeepAlive(true)
-      onPeer({ type: 'handshake', address, client: peerClient })
+      onPeer({ type: 'handshake', address, client: peerClient, dialled })
     })
     wire.on('interested', () => wire.unchoke())
     wire.on('uninterested', () => wire.choke())
@@ -79,23 +110,31 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer
       }
       respond(null, block)
     })
-  })
+  }
+
+  const server = net.createServer((socket) => serve(socket, `${socket.remoteAddress}:${socket.remotePort}`, false))
 
   const close = server.close.bind(server)
   server.close = (callback) => {
+    stopping = true
     for (const socket of peers) socket.destroy()
     return close(callback)
   }
 
-  return new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     server.once('error', (err) => {
       const why = err.code === 'EADDRINUSE'
         ? 'the port is in use'
         : err.code === 'EACCES' ? 'permission denied' : err.message
       reject(new Failure(`cannot listen on ${host}:${port}: ${why}`))
     })
-    server.listen(port, host, () => resolve(server))
+    server.listen(port, host, resolve)
   })
+  for (const peer of dial) {
+    const address = peer.host.includes(':') ? `[${peer.host}]:${peer.port}` : `${peer.host}:${peer.port}`
+    serve(net.connect(peer.port, peer.host), address, true)
+  }
+  return server
 }
 
 module.exports = { seed, verifyStorage }

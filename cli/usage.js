@@ -12,9 +12,10 @@ const USAGE = `usage:
                          [--out DIR] [--timeout SECONDS]
       download a torrent from the peers into DIR (default: the current folder);
       for a magnet link, the metadata first (saved as DIR/NAME.torrent)
-  peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check]
+  peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check] [--peer HOST:PORT ...]
       serve a torrent's data (the file or folder itself, or the folder holding it),
-      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881)`
+      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881)
+      and to each --peer, dialled once (a leecher that only listens: Transmission, aria2)`
 
 function usage (message) {
   return new Failure(`${message}\n${USAGE}`, 2)

@@ -1,7 +1,7 @@
 'use strict'
 
 // `peer-wire-native seed`: serve a torrent's data from disk to every peer
-// that connects, until Ctrl-C.
+// that connects, and to each --peer it dials once, until Ctrl-C.
 
 const fs = require('fs')
 const path = require('path')
@@ -10,7 +10,7 @@ const { Failure } = require('../failure')
 const { readTorrent } = require('../torrent')
 const { FileStorage } = require('../storage')
 const { seed, verifyStorage } = require('../seeder')
-const { usage, integer } = require('../usage')
+const { usage, integer, hostPort } = require('../usage')
 const { log, progress, describe } = require('../output')
 const { mib } = require('../units')
 
@@ -35,11 +35,17 @@ async function seedCommand (args) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'no-check': { type: 'boolean' } }
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      peer: { type: 'string', multiple: true },
+      'no-check': { type: 'boolean' }
+    }
   })
   if (positionals.length !== 2) throw usage('seed takes a .torrent file and the path of its data')
   const port = integer(values.port ?? 6881, '--port', 0, 65535)
   const host = values.host ?? '127.0.0.1'
+  const dial = (values.peer ?? []).map(hostPort)
   const torrent = readTorrent(positionals[0])
   log(describe(torrent))
   const storage = new FileStorage(torrent, locator(torrent, path.resolve(positionals[1])))
@@ -61,13 +67,16 @@ async function seedCommand (args) {
     storage,
     host,
     port,
-    onPeer: ({ type, address, client, uploaded }) => {
-      if (type === 'handshake') log(`peer ${address} (${client}) connected`)
+    dial,
+    onPeer: ({ type, address, client, uploaded, dialled, reason }) => {
+      if (type === 'handshake') log(dialled ? `connected to peer ${address} (${client})` : `peer ${address} (${client}) connected`)
       if (type === 'close' && client) log(`peer ${address} (${client}) left; sent ${mib(uploaded)} MiB`)
+      if (type === 'failed') log(reason)
     }
   })
   const bound = server.address()
-  log(`seeding on ${bound.address}:${bound.port} (Ctrl-C to stop)`)
+  const dialling = dial.length ? `; dialling ${dial.map((p) => `${p.host}:${p.port}`).join(', ')}` : ''
+  log(`seeding on ${bound.address}:${bound.port}${dialling} (Ctrl-C to stop)`)
   await new Promise((resolve) => {
     const stop = () => server.close(resolve)
     process.once('SIGINT', stop)
