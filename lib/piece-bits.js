@@ -32,9 +32,28 @@ PieceBits.prototype.grow = function (size) {
   let next = Math.max(64, this.bytes.length * 2)
   while (next < size) next *= 2
   next = Math.min(next, Math.ceil(this.max / 8))
-  const bytes = new Uint8Array(Math.max(next, size))
+  const bytes = allocBits(Math.max(next, size))
   bytes.set(this.bytes)
   this.bytes = bytes
+}
+
+// Bits of up to 512 bytes (4096 pieces) are views on a shared 8 KiB slab,
+// zeroed, as Node's Buffer pool serves small Buffers: a Uint8Array of its
+// own over 64 bytes has a backing store of its own, about 250 bytes more a
+// wire, and work for the collector. A slab is kept alive by any wire whose
+// bits are in it, at most 8 KiB; the slice a wire outgrew is not reused.
+const BITS_SLAB = 8192
+let bitsSlab = null
+let bitsSlabAt = BITS_SLAB
+function allocBits (size) {
+  if (size > BITS_SLAB / 16) return new Uint8Array(size)
+  if (BITS_SLAB - bitsSlabAt < size) {
+    bitsSlab = new ArrayBuffer(BITS_SLAB)
+    bitsSlabAt = 0
+  }
+  const bytes = new Uint8Array(bitsSlab, bitsSlabAt, size)
+  bitsSlabAt += size
+  return bytes
 }
 
 PieceBits.prototype.has = function (i) {
