@@ -13,7 +13,7 @@ const native = require('./native.js')
 
 const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
 
-const OPS_INITIAL = 4 // 64 bytes: V8 keeps a typed array this small on its heap
+const OPS_INITIAL = 8 // a handshake, a bitfield and a few haves, in 128 bytes
 const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
 const INLINE_MAX = 1024
 
@@ -25,6 +25,43 @@ function flushDirty () {
   // senders that queue more while these push wait for the next tick
   const senders = dirty.splice(0, dirty.length)
   for (let i = 0; i < senders.length; i++) senders[i].flush()
+}
+
+// A wire's first ops array is a view on a shared 8 KiB slab (64 wires'):
+// one of its own, even of 64 bytes (which V8 keeps on its heap), becomes a
+// backing store of its own once the native encoder reads it, about 400
+// bytes of memory a wire, and work for the collector. A larger array, for
+// a wire that queues more in a tick, is the wire's own.
+const OPS_SLAB_WORDS = 2048
+let opsSlab = null
+let opsSlabAt = OPS_SLAB_WORDS
+function firstOps () {
+  const words = OPS_INITIAL * OP_WORDS
+  if (OPS_SLAB_WORDS - opsSlabAt < words) {
+    opsSlab = new ArrayBuffer(4 * OPS_SLAB_WORDS)
+    opsSlabAt = 0
+  }
+  const ops = new Uint32Array(opsSlab, 4 * opsSlabAt, words)
+  opsSlabAt += words
+  return ops
+}
+
+// Inline payloads wait for their flush in a region of a shared 16 KiB
+// staging slab, a plain Uint8Array view: cheaper to make than a Buffer from
+// Node's pool (a Buffer is a Uint8Array subclass), and no Node pool slice is
+// pinned. A region is the wire's until its flush, and never handed out again.
+const STAGING_SLAB = 16384
+let staging = null
+let stagingAt = STAGING_SLAB
+function stagingRegion (size) {
+  if (size > STAGING_SLAB / 8) return new Uint8Array(size)
+  if (STAGING_SLAB - stagingAt < size) {
+    staging = new ArrayBuffer(STAGING_SLAB)
+    stagingAt = 0
+  }
+  const region = new Uint8Array(staging, stagingAt, size)
+  stagingAt += size
+  return region
 }
 
 // Encoded messages are written into a slab and pushed as subarrays of it
@@ -70,7 +107,7 @@ class Sender {
       }
     }
     if (ops === null) {
-      ops = this.ops = new Uint32Array(OPS_INITIAL * OP_WORDS)
+      ops = this.ops = firstOps()
     } else if (n * OP_WORDS === ops.length) {
       if (n < OPS_MAX) {
         ops = new Uint32Array(2 * ops.length)
@@ -96,7 +133,7 @@ class Sender {
     const used = this.inlineUsed
     let buf = this.inlineBuf
     if (buf === null || buf.length - used < payload.length) {
-      const grown = Buffer.allocUnsafe(Math.max(256, 2 * (used + payload.length)))
+      const grown = stagingRegion(Math.max(256, 2 * (used + payload.length)))
       if (used !== 0) grown.set(buf.subarray(0, used))
       buf = this.inlineBuf = grown
     }
@@ -140,14 +177,15 @@ class Sender {
     const n = this.count
     if (n === 0) return
     const used = this.inlineUsed
-    const inline = used === 0 ? undefined : this.inlineBuf.subarray(0, used)
+    // whole: the encoder takes from it only the bytes the ops name
+    const inline = used === 0 ? undefined : this.inlineBuf
     const bytes = this.inlineBytes
     this.count = 0
     this.inlineUsed = 0
     this.inlineBytes = 0
     // Not kept: most wires send their inline messages (handshake, bitfield,
-    // extended handshake) once, and a kept buffer would pin its slice of
-    // Node's Buffer pool for the wire's life.
+    // extended handshake) once, and a kept region would pin its staging
+    // slab for the wire's life.
     this.inlineBuf = null
     this.stream.push(encode(this.ops, n, inline, bytes))
   }
