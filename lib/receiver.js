@@ -243,7 +243,9 @@ class Receiver {
 
   // Takes the pending block's bytes from chunk[at..]; returns where they
   // end. A block that arrives whole in one chunk is a view of it, not a
-  // copy; otherwise it is copied once, into the Buffer the handler gets.
+  // copy (the chunk itself when it is the block, as when a wire in memory
+  // pushes a block as a chunk of its own: no view to make); otherwise it is
+  // copied once, into the Buffer the handler gets.
   fill (chunk, at) {
     const need = this.blockLength - this.blockFilled
     const available = chunk.length - at
@@ -251,7 +253,7 @@ class Receiver {
     if (block === null) {
       if (available >= need) {
         this.blockLength = -1
-        this.wire._onpiece(this.blockPiece, this.blockOffset, chunk.subarray(at, at + need))
+        this.wire._onpiece(this.blockPiece, this.blockOffset, at === 0 && need === chunk.length ? chunk : chunk.subarray(at, at + need))
         return at + need
       }
       block = this.block = allocBlock(this.blockLength)
