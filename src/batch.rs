@@ -60,9 +60,11 @@
 
 use crate::protocol::{MessageId, MAX_HEADER_LEN};
 
+mod mse;
 mod ops;
 mod records;
 
+pub use mse::{Encryptor, Fed, MseSession};
 pub use ops::encode_ops;
 pub use records::Receiver;
 
@@ -138,6 +140,13 @@ pub enum BatchError {
     /// The output buffer cannot hold the encoded ops from the given offset.
     #[error("output buffer too small")]
     OutputTooSmall,
+    /// An info hash (or a list of them) that is not 20 bytes each.
+    #[error("an info hash is 20 bytes")]
+    InfoHashLength,
+    /// A cipher asked of an MSE session that has none (not established,
+    /// plaintext, or taken already).
+    #[error("no RC4 stream: the MSE handshake is not established with RC4, or it was taken")]
+    NoCipher,
 }
 
 #[cfg(test)]
