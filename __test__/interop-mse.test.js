@@ -102,6 +102,56 @@ for (const policy of ['require', 'prefer']) {
   })
 }
 
+test('a libtorrent seed with its default settings, dialled by a \'prefer\' wire: the MSE handshake, then what it selects', async (t) => {
+  const { data, meta, torrent, source } = await makeTorrent(t, 500009, 14)
+  const seed = startPeer(t, ['seed', torrent, source], { encryption: 'default' })
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+  const socket = net.connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  const wire = pwp({ encryption: 'prefer', infoHash: meta.info_hash })
+  socket.pipe(wire).pipe(socket)
+  wire.handshake(meta.info_hash, PEER_ID)
+  wire.interested()
+  const received = await within(downloadAll(wire, data.length), 20000, 'not every block arrived from libtorrent')
+  assert.strictEqual(sha1(received), sha1(data))
+  // libtorrent selects plaintext when offered both, unless prefer_rc4
+  assert.strictEqual(wire.encryption, 'plaintext')
+  socket.end()
+  wire.end()
+})
+
+// The README's advice: a 'prefer' connection that ends before MSE is done
+// (a peer without MSE read our key as a bad handshake) is redialled in
+// plaintext.
+test('a libtorrent seed without MSE refuses a \'prefer\' wire; redialled in plaintext, the download completes', async (t) => {
+  const { data, meta, torrent, source } = await makeTorrent(t, 300007, 15)
+  const seed = startPeer(t, ['seed', torrent, source], { encryption: 'disabled' })
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+  const dial = (opts) => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    t.after(() => socket.destroy())
+    const wire = pwp(opts)
+    socket.pipe(wire).pipe(socket)
+    wire.handshake(meta.info_hash, PEER_ID)
+    wire.interested()
+    return wire
+  }
+  const first = dial({ encryption: 'prefer', infoHash: meta.info_hash })
+  let handshaken = false
+  first.on('handshake', () => { handshaken = true })
+  await within(new Promise((resolve) => first.once('close', resolve)), 10000, 'libtorrent did not close the MSE connection')
+  assert.strictEqual(first.encryption, null)
+  assert.strictEqual(handshaken, false)
+  const second = dial()
+  const received = await within(downloadAll(second, data.length), 20000, 'not every block arrived in plaintext')
+  assert.strictEqual(sha1(received), sha1(data))
+  assert.strictEqual(second.encryption, null)
+  second.end()
+})
+
 for (const [policy, encryption] of [['require', 'forced'], ['prefer', 'forced'], ['prefer', 'default']]) {
   test(`seeds to a libtorrent leecher (${encryption} encryption) that dials our '${policy}' wire, which verifies every piece`, async (t) => {
     const { data, meta, torrent, target } = await makeTorrent(t, 800001, 12)

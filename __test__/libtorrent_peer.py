@@ -30,7 +30,8 @@ its standard input closes, so a test that dies never leaves it behind.
       pe_enabled, allowed_enc_level pe_both;
   forced: both policies pe_forced, allowed_enc_level pe_rc4, prefer_rc4
       (RC4 only, both ways);
-  default: libtorrent's own defaults (its outgoing connections open with MSE).
+  default: libtorrent's own defaults (its outgoing connections open with MSE);
+  disabled: both policies pe_disabled (no MSE at all, either way).
 """
 
 import argparse
@@ -65,6 +66,11 @@ ENCRYPTION = 'plaintext'  # see --encryption
 def enc_settings():
     if ENCRYPTION == 'default':
         return {}
+    if ENCRYPTION == 'disabled':
+        return {
+            'out_enc_policy': int(lt.enc_policy.pe_disabled),
+            'in_enc_policy': int(lt.enc_policy.pe_disabled),
+        }
     if ENCRYPTION == 'forced':
         return {
             'out_enc_policy': int(lt.enc_policy.pe_forced),
@@ -247,7 +253,7 @@ def download(args, ses, handle):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--deadline', type=float, default=50)
-    parser.add_argument('--encryption', choices=['plaintext', 'forced', 'default'], default='plaintext')
+    parser.add_argument('--encryption', choices=['plaintext', 'forced', 'default', 'disabled'], default='plaintext')
     sub = parser.add_subparsers(dest='command', required=True)
     p = sub.add_parser('create')
     p.add_argument('path')
