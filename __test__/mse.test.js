@@ -9,7 +9,7 @@ const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 const net = require('node:net')
-const { PassThrough } = require('node:stream')
+const { PassThrough, Transform } = require('node:stream')
 const pwp = require('..')
 
 const IH = crypto.createHash('sha1').update('mse test torrent').digest()
@@ -235,6 +235,79 @@ describe('encrypted bytes', () => {
     const all = Buffer.concat(chunks)
     assert.ok(all.length >= 96 && all.length <= 96 + 512, 'only Ya and PadA')
     assert.equal(all.indexOf(ID_A), -1)
+  })
+})
+
+// A pipe that passes on each chunk cut into pieces of 1 to 7 bytes (copies:
+// the wire at the other end may modify what it is written).
+function trickle () {
+  let n = 0
+  return new Transform({
+    transform (chunk, encoding, callback) {
+      for (let at = 0; at < chunk.length;) {
+        const len = 1 + (n++ % 7)
+        this.push(Buffer.from(chunk.subarray(at, at + len)))
+        at += len
+      }
+      callback()
+    }
+  })
+}
+
+describe('cut anywhere', () => {
+  for (const [ip, rp] of [['require', 'prefer'], ['prefer', 'prefer'], ['off', 'prefer']]) {
+    test(`${ip} dials ${rp}, every chunk cut into 1 to 7 bytes both ways: a session, SHA-1 checked`, async () => {
+      const data = crypto.randomBytes(2 * PIECE + 5 * BLOCK)
+      const a = pwp(dialing(ip))
+      const b = pwp(accepting(rp))
+      a.pipe(trickle()).pipe(b).pipe(trickle()).pipe(a)
+      const got = await session(a, b, data)
+      assert.equal(sha1(got), sha1(data))
+      assert.equal(b.encryption, ip === 'off' ? 'plaintext' : 'rc4')
+      a.destroy()
+      b.destroy()
+    })
+  }
+})
+
+describe('misuse', () => {
+  test("destroy() in an 'encryption' listener: 'close' once, nothing decoded after", async () => {
+    const a = pwp({ encryption: 'require', infoHash: IH })
+    const b = pwp({ encryption: 'require', infoHashes: [IH] })
+    let handshakes = 0
+    let closes = 0
+    b.on('handshake', () => handshakes++)
+    b.on('close', () => closes++)
+    b.once('encryption', () => b.destroy())
+    a.handshake(IH, ID_A)
+    memoryPair(a, b)
+    await new Promise((resolve) => b.once('close', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(handshakes, 0)
+    assert.equal(closes, 1)
+    assert.equal(b.encryption, 'rc4')
+    a.destroy()
+  })
+
+  test('calls after close, during the handshake: nothing is sent, requests fail', async () => {
+    const a = pwp({ encryption: 'prefer', infoHash: IH })
+    a.destroy()
+    a.handshake(IH, ID_A)
+    a.have(1)
+    const err = await new Promise((resolve) => a.request(0, 0, BLOCK, resolve))
+    assert.equal(err.message, 'wire is closed')
+    assert.equal(a.encryption, null)
+  })
+
+  test('writes after an MSE error are ignored', async () => {
+    const b = pwp({ encryption: 'require', infoHashes: [IH] })
+    const errors = []
+    b.on('error', (err) => errors.push(err.code))
+    const plain = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(48)])
+    b.write(plain)
+    b.write(Buffer.alloc(100))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(errors, ['ERR_PEER_WIRE_MSE_PLAINTEXT_REFUSED'])
   })
 })
 
