@@ -431,6 +431,22 @@ test('seed to a libtorrent leecher: a multi-file torrent written by libtorrent',
   sameFiles(path.join(dir, 'dst', 'album'), ALBUM)
 })
 
+test('seed to a libtorrent leecher that requires encryption (MSE/PE, RC4 only)', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(700001, 102)
+  fs.mkdirSync(path.join(dir, 'src'))
+  fs.writeFileSync(path.join(dir, 'src', 'secret.bin'), data)
+  const meta = createTorrent(path.join(dir, 'src', 'secret.bin'), path.join(dir, 'secret.torrent'), { pieceLength: 32768 })
+  const seed = startSeed(t, [path.join(dir, 'secret.torrent'), path.join(dir, 'src')])
+  const port = await seed.port
+  fs.mkdirSync(path.join(dir, 'dst'))
+  const leech = startPeer(t, ['leech', path.join(dir, 'secret.torrent'), path.join(dir, 'dst'), `127.0.0.1:${port}`], { encryption: 'forced' })
+  const finished = await leech.waitFor('finished', { timeout: 30000, fatal: ['error', 'banned', 'hash_failed'] })
+  assert.strictEqual(finished.hash_failures, 0)
+  assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'dst', 'secret.bin'))), sha1(data))
+  assert.ok(meta.num_pieces > 1)
+})
+
 test('fetch a magnet link from a libtorrent seed: the metadata over ut_metadata, then the files', async (t) => {
   const dir = tmpdir(t)
   const data = payload(1500001, 101)

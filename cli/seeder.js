@@ -3,7 +3,8 @@
 // Serves a complete torrent to every peer that connects, on peer-wire-native's
 // public API: answer the handshake, send the full bitfield, unchoke peers
 // that are interested, answer their requests from storage; serve the info
-// dictionary over ut_metadata to peers that have only a magnet link.
+// dictionary over ut_metadata to peers that have only a magnet link. Peers
+// may open with MSE/PE (RC4 selected when offered) or in plaintext.
 
 const net = require('net')
 const pwp = require('..')
@@ -39,7 +40,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, onPeer
 
   const server = net.createServer((socket) => {
     const address = `${socket.remoteAddress}:${socket.remotePort}`
-    const wire = pwp()
+    const wire = pwp({ encryption: 'prefer', infoHashes: [torrent.infoHash] })
     wire.peerAddress = address
     wire.use(Metadata) // sends our extended handshake (with metadata_size) to peers that support BEP 10
     wire.extendedHandshake.v = CLIENT_NAME

@@ -14,7 +14,8 @@ const USAGE = `usage:
       for a magnet link, the metadata first (saved as DIR/NAME.torrent)
   peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check]
       serve a torrent's data (the file or folder itself, or the folder holding it),
-      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881)`
+      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881),
+      encrypted (MSE/PE) or not, as the peer opens`
 
 function usage (message) {
   return new Failure(`${message}\n${USAGE}`, 2)
