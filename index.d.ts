@@ -82,6 +82,19 @@ declare namespace Wire {
          * to true.
          */
         noDelay?: boolean;
+        /**
+         * Message Stream Encryption (MSE/PE). `'off'` (the default): none, the
+         * wire is peer-wire-protocol 0.7.1's. `'prefer'`: dialling, offer RC4 and
+         * plaintext (the peer picks); accepting, select RC4 when offered, else
+         * plaintext, and also accept a plain BitTorrent handshake. `'require'`:
+         * RC4 only, both ways. Needs `infoHash` (a wire that dials) or
+         * `infoHashes` (a wire that accepts).
+         */
+        encryption?: 'off' | 'prefer' | 'require';
+        /** The torrent of a wire that dials (20 bytes or 40 hex digits): makes it the MSE initiator. */
+        infoHash?: string | Uint8Array;
+        /** The torrents a wire that accepts serves (20 bytes or 40 hex digits each): makes it the MSE responder. */
+        infoHashes?: ReadonlyArray<string | Uint8Array>;
     }
 
     /** Extension flags exchanged in the handshake. */
@@ -198,7 +211,12 @@ declare namespace Wire {
 
     /** The code of an error from a peer that broke the protocol. */
     type ProtocolErrorCode = 'ERR_PEER_WIRE_BAD_HANDSHAKE' | 'ERR_PEER_WIRE_FRAME_TOO_LARGE' | 'ERR_PEER_WIRE_BAD_LENGTH'
-        | 'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED';
+        | 'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED' | MseErrorCode;
+
+    /** Why an MSE/PE handshake failed (see the README, "Encryption (MSE/PE)"). */
+    type MseErrorCode = 'ERR_PEER_WIRE_MSE_PLAINTEXT_REFUSED' | 'ERR_PEER_WIRE_MSE_UNKNOWN_TORRENT'
+        | 'ERR_PEER_WIRE_MSE_SYNC' | 'ERR_PEER_WIRE_MSE_BAD_PAD' | 'ERR_PEER_WIRE_MSE_BAD_VC'
+        | 'ERR_PEER_WIRE_MSE_BAD_KEY' | 'ERR_PEER_WIRE_MSE_CRYPTO_SELECT' | 'ERR_PEER_WIRE_MSE_CRYPTO_PROVIDE';
 
     /** An error emitted by a wire; `code` is set when the error has a specific cause. */
     interface WireError extends Error {
@@ -254,7 +272,8 @@ declare namespace Wire {
         /**
          * The peer broke the protocol (`code` is `'ERR_PEER_WIRE_BAD_HANDSHAKE'`,
          * `'ERR_PEER_WIRE_FRAME_TOO_LARGE'`, `'ERR_PEER_WIRE_BAD_LENGTH'` or, on a
-         * wire that asked for fast, `'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED'`, and the
+         * wire that asked for fast, `'ERR_PEER_WIRE_FAST_NOT_NEGOTIATED'`, or, on a
+         * wire with `encryption`, an {@link MseErrorCode}, and the
          * message names the limit and the value). Parsing has stopped; the wire is
          * destroyed right after (`'close'`, then pending request callbacks get
          * "wire is closed"). Emitted only when someone listens, so code written for
@@ -264,6 +283,8 @@ declare namespace Wire {
         error: (err: WireError) => void;
         /** The wire was destroyed or closed. */
         close: () => void;
+        /** MSE/PE was negotiated (a wire made with `encryption`): once, before any message. */
+        encryption: (method: 'rc4' | 'plaintext') => void;
 
         // Inherited stream events.
         /** Outgoing protocol data is available (when consumed in flowing mode). */
@@ -329,6 +350,11 @@ declare namespace Wire {
         protocolError: WireError | null;
         /** The limit in force (see {@link WireOptions.maxFrameLength}). */
         readonly maxFrameLength: number;
+        /**
+         * MSE/PE: `null` until negotiated (and always on a wire without
+         * `encryption`, or whose MSE handshake failed), then `'rc4'` or `'plaintext'`.
+         */
+        readonly encryption: 'rc4' | 'plaintext' | null;
         /** The limit in force (see {@link WireOptions.maxPeerRequests}); may be changed at any time. */
         maxPeerRequests: number;
         /** The limit in force (see {@link WireOptions.maxBlockLength}); may be changed at any time. */

@@ -18,7 +18,8 @@ const bencode = require('./lib/bencode.js')
 const WireStream = require('./lib/stream.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
-const { readLimits, readNoDelay } = require('./lib/options.js')
+const { readLimits, readNoDelay, readEncryption } = require('./lib/options.js')
+const mse = require('./lib/mse.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
 const fast = require('./lib/fast.js')
@@ -71,6 +72,7 @@ function onfinish () {
 function Wire (opts) {
   if (!(this instanceof Wire)) return new Wire(opts)
   const limits = readLimits(opts)
+  const encryption = readEncryption(opts)
   WireStream.call(this, readNoDelay(opts))
 
   this.amChoking = true
@@ -108,9 +110,17 @@ function Wire (opts) {
   this._peerFast = null // the fast bit of the peer's handshake, once read
 
   this.on('finish', onfinish)
+  if (encryption !== null) mse.start(this, encryption) // MSE/PE first (lib/mse.js)
 }
 
 util.inherits(Wire, WireStream)
+
+// MSE/PE: null until the handshake is done (always, without encryption),
+// then 'rc4' or 'plaintext'.
+Wire.prototype._encryption = null
+Object.defineProperty(Wire.prototype, 'encryption', {
+  get () { return this._encryption }
+})
 
 Object.defineProperty(Wire.prototype, 'maxFrameLength', {
   get () { return this._maxFrameLength },

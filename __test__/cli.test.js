@@ -414,6 +414,45 @@ test('fetch from a libtorrent seed: a multi-file torrent written by libtorrent',
   assert.ok(!fs.existsSync(path.join(dir, 'out', 'album', '.pad')), 'pad files are not written')
 })
 
+// fetch --encryption (default prefer) against libtorrent seeds that require
+// MSE/PE or do without it.
+async function encryptedFetch (t, { seedEncryption, args = [], seed: n }) {
+  const dir = tmpdir(t)
+  const data = payload(400003, n)
+  fs.mkdirSync(path.join(dir, 'src'))
+  fs.writeFileSync(path.join(dir, 'src', 'file.bin'), data)
+  createTorrent(path.join(dir, 'src', 'file.bin'), path.join(dir, 'file.torrent'), { pieceLength: 32768 })
+  const seed = startPeer(t, ['seed', path.join(dir, 'file.torrent'), path.join(dir, 'src')], { encryption: seedEncryption })
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+  const r = await run(['fetch', path.join(dir, 'file.torrent'), '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out'), ...args])
+  const got = fs.existsSync(path.join(dir, 'out', 'file.bin')) ? sha1(fs.readFileSync(path.join(dir, 'out', 'file.bin'))) : null
+  return { r, ok: got === sha1(data), seed }
+}
+
+test('fetch --encryption require from a libtorrent seed that requires encryption: RC4', async (t) => {
+  const { r, ok, seed } = await encryptedFetch(t, { seedEncryption: 'forced', args: ['--encryption', 'require'], seed: 103 })
+  assert.strictEqual(r.code, 0, r.stderr + seed.output())
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-LT20[^)]*\), encrypted \(MSE, RC4\)/)
+  assert.ok(ok)
+})
+
+test('fetch (encryption prefer, the default) from a libtorrent seed without MSE: dialled again in plaintext', async (t) => {
+  const { r, ok, seed } = await encryptedFetch(t, { seedEncryption: 'disabled', seed: 104 })
+  assert.strictEqual(r.code, 0, r.stderr + seed.output())
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-LT20[^)]*\)\n/)
+  assert.ok(ok)
+})
+
+test('fetch --encryption require from a libtorrent seed without MSE fails clearly; a bad --encryption is a usage error', async (t) => {
+  const { r } = await encryptedFetch(t, { seedEncryption: 'disabled', args: ['--encryption', 'require', '--timeout', '3'], seed: 105 })
+  assert.strictEqual(r.code, 1, r.stdout + r.stderr)
+  assert.match(r.stderr, /closed the connection before its handshake/)
+  const bad = await run(['fetch', 'x.torrent', '--peer', '127.0.0.1:1', '--encryption', 'rc4'])
+  assert.strictEqual(bad.code, 2)
+  assert.match(bad.stderr, /--encryption must be off, prefer or require/)
+})
+
 test('seed to a libtorrent leecher: a multi-file torrent written by libtorrent', async (t) => {
   const dir = tmpdir(t)
   writeFiles(path.join(dir, 'src', 'album'), ALBUM)
@@ -432,6 +471,22 @@ test('seed to a libtorrent leecher: a multi-file torrent written by libtorrent',
   assert.ok(finished.pieces > 0 && finished.pieces <= meta.num_pieces, `${finished.pieces} of ${meta.num_pieces} pieces`)
   assert.strictEqual(finished.hash_failures, 0)
   sameFiles(path.join(dir, 'dst', 'album'), ALBUM)
+})
+
+test('seed to a libtorrent leecher that requires encryption (MSE/PE, RC4 only)', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(700001, 102)
+  fs.mkdirSync(path.join(dir, 'src'))
+  fs.writeFileSync(path.join(dir, 'src', 'secret.bin'), data)
+  const meta = createTorrent(path.join(dir, 'src', 'secret.bin'), path.join(dir, 'secret.torrent'), { pieceLength: 32768 })
+  const seed = startSeed(t, [path.join(dir, 'secret.torrent'), path.join(dir, 'src')])
+  const port = await seed.port
+  fs.mkdirSync(path.join(dir, 'dst'))
+  const leech = startPeer(t, ['leech', path.join(dir, 'secret.torrent'), path.join(dir, 'dst'), `127.0.0.1:${port}`], { encryption: 'forced' })
+  const finished = await leech.waitFor('finished', { timeout: 30000, fatal: ['error', 'banned', 'hash_failed'] })
+  assert.strictEqual(finished.hash_failures, 0)
+  assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'dst', 'secret.bin'))), sha1(data))
+  assert.ok(meta.num_pieces > 1)
 })
 
 test('fetch a magnet link from a libtorrent seed: the metadata over ut_metadata, then the files', async (t) => {

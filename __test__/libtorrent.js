@@ -46,10 +46,11 @@ function createTorrent (source, torrentFile, { pieceLength = 32768, v1Only = fal
 }
 
 // Starts `libtorrent_peer.py seed|leech ...`. `t` is the node:test context:
-// the process is killed after the test, however it ends.
-function startPeer (t, args, { deadline = 40 } = {}) {
+// the process is killed after the test, however it ends. `encryption`:
+// 'plaintext', 'forced', 'default' or 'disabled' (see libtorrent_peer.py).
+function startPeer (t, args, { deadline = 40, encryption = 'plaintext' } = {}) {
   requireLibtorrent()
-  const proc = spawn(PYTHON, [SCRIPT, '--deadline', String(deadline), ...args], {
+  const proc = spawn(PYTHON, [SCRIPT, '--deadline', String(deadline), '--encryption', encryption, ...args], {
     stdio: ['pipe', 'pipe', 'pipe']
   })
   const events = []

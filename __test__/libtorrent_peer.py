@@ -24,6 +24,14 @@ discovery, UPnP, NAT-PMP and uTP off, no trackers and plaintext connections.
 
 Every command exits by itself after --deadline seconds (default 50) and when
 its standard input closes, so a test that dies never leaves it behind.
+
+--encryption (before the command) sets libtorrent's MSE/PE settings:
+  plaintext (the default): out_enc_policy pe_disabled, in_enc_policy
+      pe_enabled, allowed_enc_level pe_both;
+  forced: both policies pe_forced, allowed_enc_level pe_rc4, prefer_rc4
+      (RC4 only, both ways);
+  default: libtorrent's own defaults (its outgoing connections open with MSE);
+  disabled: both policies pe_disabled (no MSE at all, either way).
 """
 
 import argparse
@@ -52,8 +60,33 @@ def done(code):
     os._exit(code)
 
 
-def settings():
+ENCRYPTION = 'plaintext'  # see --encryption
+
+
+def enc_settings():
+    if ENCRYPTION == 'default':
+        return {}
+    if ENCRYPTION == 'disabled':
+        return {
+            'out_enc_policy': int(lt.enc_policy.pe_disabled),
+            'in_enc_policy': int(lt.enc_policy.pe_disabled),
+        }
+    if ENCRYPTION == 'forced':
+        return {
+            'out_enc_policy': int(lt.enc_policy.pe_forced),
+            'in_enc_policy': int(lt.enc_policy.pe_forced),
+            'allowed_enc_level': int(lt.enc_level.pe_rc4),
+            'prefer_rc4': True,
+        }
     return {
+        'out_enc_policy': int(lt.enc_policy.pe_disabled),
+        'in_enc_policy': int(lt.enc_policy.pe_enabled),
+        'allowed_enc_level': int(lt.enc_level.pe_both),
+    }
+
+
+def settings():
+    return dict({
         'listen_interfaces': '127.0.0.1:0',
         'outgoing_interfaces': '127.0.0.1',
         'enable_dht': False,
@@ -63,13 +96,10 @@ def settings():
         'enable_incoming_utp': False,
         'enable_outgoing_utp': False,
         'enable_ip_notifier': False,
-        'out_enc_policy': int(lt.enc_policy.pe_disabled),
-        'in_enc_policy': int(lt.enc_policy.pe_enabled),
-        'allowed_enc_level': int(lt.enc_level.pe_both),
         'allow_multiple_connections_per_ip': True,
         'alert_mask': int(lt.alert_category.error | lt.alert_category.peer
                           | lt.alert_category.status | lt.alert_category.storage),
-    }
+    }, **enc_settings())
 
 
 def exit_on_stdin_close():
@@ -223,6 +253,7 @@ def download(args, ses, handle):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--deadline', type=float, default=50)
+    parser.add_argument('--encryption', choices=['plaintext', 'forced', 'default', 'disabled'], default='plaintext')
     sub = parser.add_subparsers(dest='command', required=True)
     p = sub.add_parser('create')
     p.add_argument('path')
@@ -242,6 +273,8 @@ def main():
     p.add_argument('save_path')
     p.add_argument('peer')
     args = parser.parse_args()
+    global ENCRYPTION
+    ENCRYPTION = args.encryption
     if args.command == 'create':
         create(args)
         return

@@ -59,6 +59,19 @@ pwp({ noDelay: false });
 // @ts-expect-error noDelay is a boolean
 pwp({ noDelay: 1 });
 
+// Encryption (MSE/PE): the initiator names its torrent, the responder the ones it serves.
+const dialling = pwp({ encryption: 'require', infoHash: 'aa'.repeat(20) });
+const accepting = pwp({ encryption: 'prefer', infoHashes: [Buffer.alloc(20), 'bb'.repeat(20)] });
+expectType<'rc4' | 'plaintext' | null>(dialling.encryption);
+accepting.on('encryption', (method) => expectType<'rc4' | 'plaintext'>(method));
+accepting.on('close', () => {
+    if (accepting.protocolError && accepting.protocolError.code === 'ERR_PEER_WIRE_MSE_UNKNOWN_TORRENT') console.error('not ours');
+});
+// @ts-expect-error encryption is 'off', 'prefer' or 'require'
+pwp({ encryption: 'rc4' });
+// @ts-expect-error the negotiated encryption is read-only
+dialling.encryption = 'rc4';
+
 // A Wire is a Duplex stream.
 const asDuplex: Duplex = w1;
 pipeline(w2, w6, (err) => {

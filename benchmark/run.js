@@ -2,7 +2,7 @@
 
 // npm run bench [-- --rounds N] [-- --only name,name] [-- --quick]
 // names: bulk-memory, bulk-tcp, reassembly, have, mix, many-wires,
-// slow-reader, event-loop
+// slow-reader, event-loop, rc4, bulk-encrypted
 //
 // peer-wire-native against peer-wire-protocol 0.7.1 and bittorrent-protocol
 // 5.0.9, side by side in one run: every measurement is a process of its own
@@ -178,6 +178,34 @@ async function main () {
       vsBase: mem.base && mem.base.rss / mem.native.rss
     })
     note(`many-wires memory: ${JSON.stringify(mem)}`)
+  }
+
+  // Encryption (MSE/PE): peer-wire-protocol 0.7.1 has none. RC4 alone,
+  // ours against bittorrent-protocol's JavaScript RC4 (what it runs on
+  // stock Node) and OpenSSL's (node --openssl-legacy-provider, in the
+  // column of the wire that would use it).
+  function rowWithoutPwp (name, times, fmt, extra = {}) {
+    const m = {}
+    for (const k of Object.keys(times)) m[k] = median(times[k])
+    rows.push({ name, native: fmt(m.native), pwp: '—', btp: fmt(m.btp), vsPwp: '—', vsBtp: m.btp / m.native, base: m.base === undefined ? undefined : fmt(m.base), vsBase: m.base / m.native, medians: m, ...extra })
+    note(`${name}: ${JSON.stringify(times)}`)
+  }
+  if (want('rc4')) {
+    const mib = opts.quick ? 64 : 512
+    const run = (short) => execFileP(process.execPath, [...(short === 'openssl' ? ['--openssl-legacy-provider'] : []), path.join(__dirname, 'rc4.js'), short, String(mib)])
+      .then(({ stdout }) => JSON.parse(stdout).ms)
+    const t = await alternate([{ short: 'native' }, { short: 'btp' }, { short: 'openssl' }], opts.rounds, (impl) => run(impl.short))
+    const fmt = (ms) => `${(mib / ms * 1000).toFixed(0)} MiB/s`
+    rowWithoutPwp(`RC4 alone, 16 KiB blocks (${mib} MiB); btp: its JavaScript RC4 (stock Node)`, { native: t.native, btp: t.btp }, fmt)
+    rowWithoutPwp('RC4 alone, the same; in the btp column: OpenSSL\'s RC4 (--openssl-legacy-provider)', { native: t.native, btp: t.openssl }, fmt)
+  }
+  if (want('bulk-encrypted')) {
+    const encTotal = total / 4
+    const encImpls = impls.filter((impl) => impl.short !== 'pwp')
+    for (const tcp of [false, true]) {
+      const t = await alternate(encImpls, opts.rounds, once('bulk', { total: encTotal, tcp, encrypted: true }))
+      rowWithoutPwp(`bulk, RC4 required on both ends (MSE), ${tcp ? 'loopback TCP' : 'in memory'} (${encTotal / MiB} MiB)`, t, (ms) => fmtRate(encTotal, ms))
+    }
   }
 
   if (want('slow-reader')) {

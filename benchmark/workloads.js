@@ -36,9 +36,11 @@ async function connection ({ noDelay = false } = {}) {
 // Bulk transfer: the leecher keeps 32 requests of 16 KiB outstanding until
 // `total` bytes have arrived; the seeder answers from `data` (a preallocated
 // buffer, a multiple of 16 KiB); every block is compared with what was sent.
-async function bulk (impl, { total, data, tcp, noDelay }) {
-  const seeder = impl.create()
-  const leecher = impl.create()
+// `encrypted`: both wires require RC4 (MSE/PE), the leecher dials; the time
+// includes the MSE handshake.
+async function bulk (impl, { total, data, tcp, noDelay, encrypted = false }) {
+  const seeder = encrypted ? impl.encrypted.create('responder', HASH) : impl.create()
+  const leecher = encrypted ? impl.encrypted.create('initiator', HASH) : impl.create()
   let sockets = []
   if (tcp) {
     sockets = await connection({ noDelay })
@@ -75,9 +77,17 @@ async function bulk (impl, { total, data, tcp, noDelay }) {
   })
   await tick()
   const t0 = now()
-  seeder.handshake(HASH, ID_A)
-  leecher.handshake(HASH, ID_B)
-  leecher.interested()
+  if (encrypted) {
+    seeder.once('handshake', () => seeder.handshake(HASH, ID_A))
+    impl.encrypted.start(leecher, HASH, () => {
+      leecher.handshake(HASH, ID_B)
+      leecher.interested()
+    })
+  } else {
+    seeder.handshake(HASH, ID_A)
+    leecher.handshake(HASH, ID_B)
+    leecher.interested()
+  }
   await done
   const ms = since(t0)
   leecher.destroy()

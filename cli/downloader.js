@@ -18,6 +18,10 @@
 // - BEP 6 (fast), when the wire offers it: 'have-all' counts as a full
 //   bitfield, a rejected request is a failed block asked again elsewhere,
 //   and a choke keeps pending requests (the wire does not fail them).
+// - Encryption (MSE/PE): with 'prefer' or 'require' a peer is dialled with
+//   MSE; with 'prefer', a peer that closes the connection before MSE is
+//   done (one without MSE reads our key as a bad handshake) is dialled
+//   again once, in plaintext, as libtorrent does.
 
 const net = require('net')
 const pwp = require('..')
@@ -42,6 +46,7 @@ function download ({
   connectTimeout = 10000, // ms to connect, and again for the peer's handshake
   stallTimeout = 60000, // ms without a block from a peer before dropping it
   maxPieceAttempts = 3, // downloads of a piece whose hash is wrong before giving up
+  encryption = 'off', // 'off', 'prefer' or 'require' (MSE/PE)
   onProgress = () => {},
   onHandshake = () => {},
   onPeerFailed = () => {}
@@ -86,10 +91,10 @@ function download ({
 
     // --- peers -------------------------------------------------------------
 
-    function connect ({ host, port }) {
+    function connect ({ host, port }, plaintext = encryption === 'off') {
       const where = `${host}:${port}`
       const socket = net.connect({ host, port })
-      const wire = pwp()
+      const wire = plaintext ? pwp() : pwp({ encryption, infoHash: torrent.infoHash })
       wire.peerAddress = where
       const peer = {
         where,
@@ -108,7 +113,9 @@ function download ({
         timeoutsInARow: 0,
         pipeline,
         used: { peer: where, bytes: 0 },
-        timer: null
+        timer: null,
+        // dial again in plaintext if the connection ends before MSE is done
+        redial: !plaintext && encryption === 'prefer' ? { host, port } : null
       }
       peers.add(peer)
       sent.push(peer.used)
@@ -132,9 +139,11 @@ function download ({
         wire.handshake(torrent.infoHash, peerId(), { fast: true }) // fast: used once the wire supports BEP 6
       })
       socket.on('error', (err) => {
+        if (redialled(peer)) return
         drop(peer, peer.connected ? `connection to peer ${where} failed: ${err.message}` : connectError(err, where))
       })
       socket.on('close', () => {
+        if (redialled(peer)) return
         if (!peer.handshook) drop(peer, `peer ${where} closed the connection before its handshake (does it have this torrent?)`)
         else drop(peer, `peer ${where} closed the connection with ${remaining} of ${pieceCount} pieces missing`)
       })
@@ -149,7 +158,7 @@ function download ({
         peer.handshook = true
         clearTimeout(peer.timer)
         peer.timer = setTimeout(expired, stallTimeout)
-        onHandshake({ peer: where, client: client(id), extensions })
+        onHandshake({ peer: where, client: client(id), extensions, encryption: wire.encryption })
         // BEP 6: a fast peer's first message must be a bitfield, have_all or
         // have_none (aria2 drops a peer whose first is anything else)
         if (wire.hasFast && typeof wire.haveNone === 'function') wire.haveNone()
@@ -184,6 +193,18 @@ function download ({
         }
         fill(peer)
       })
+    }
+
+    // A 'prefer' peer whose connection ended after connecting but before
+    // MSE was done is replaced by a plaintext connection to it.
+    function redialled (peer) {
+      if (finished || peer.redial === null || !peer.connected || peer.wire.encryption !== null || !peers.has(peer)) return false
+      peers.delete(peer)
+      close(peer)
+      const i = sent.indexOf(peer.used)
+      if (i >= 0) sent.splice(i, 1)
+      connect(peer.redial, true)
+      return true
     }
 
     function gained (peer, i) {

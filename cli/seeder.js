@@ -5,7 +5,9 @@
 // send the full bitfield, unchoke peers that are interested, answer their
 // requests from storage; serve the info dictionary over ut_metadata to peers
 // that have only a magnet link. A dialled peer is served exactly as one that
-// connected: only who sends the handshake first differs.
+// connected: only who sends the handshake first differs. Peers that connect
+// may open with MSE/PE (RC4 selected when offered) or in plaintext; dialled
+// peers are spoken to in plaintext.
 
 const net = require('net')
 const pwp = require('..')
@@ -47,7 +49,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
   // One connection, whichever side dialled: `address` is the peer's; a
   // dialled socket is still connecting (we handshake first once it connects).
   function serve (socket, address, dialled) {
-    const wire = pwp()
+    const wire = dialled ? pwp() : pwp({ encryption: 'prefer', infoHashes: [torrent.infoHash] })
     wire.peerAddress = address
     wire.use(Metadata) // sends our extended handshake (with metadata_size) to peers that support BEP 10
     wire.extendedHandshake.v = CLIENT_NAME

@@ -9,13 +9,16 @@ const USAGE = `usage:
   peer-wire-native demo [--size MIB] [--piece-length KIB] [--seed N]
       seed a generated payload on 127.0.0.1 and download it over TCP
   peer-wire-native fetch <file.torrent | magnet:?xt=urn:btih:...> --peer HOST:PORT [--peer HOST:PORT ...]
-                         [--out DIR] [--timeout SECONDS]
+                         [--out DIR] [--timeout SECONDS] [--encryption prefer|require|off]
       download a torrent from the peers into DIR (default: the current folder);
-      for a magnet link, the metadata first (saved as DIR/NAME.torrent)
+      for a magnet link, the metadata first (saved as DIR/NAME.torrent), in plaintext;
+      --encryption: MSE/PE to each peer (default prefer: a peer that refuses it
+      is dialled again in plaintext; require: RC4 only)
   peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check] [--peer HOST:PORT ...]
       serve a torrent's data (the file or folder itself, or the folder holding it),
-      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881)
-      and to each --peer, dialled once (a leecher that only listens: Transmission, aria2)`
+      and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881),
+      encrypted (MSE/PE) or not, as the peer opens, and to each --peer, dialled once
+      in plaintext (a leecher that only listens: Transmission, aria2)`
 
 function usage (message) {
   return new Failure(`${message}\n${USAGE}`, 2)

@@ -1,11 +1,11 @@
 'use strict'
 
 // The factory's options, checked, with the defaults where the options are
-// silent: the limits on what a peer may make a wire hold, and whether the
-// wire turns Nagle's algorithm off on its sockets.
+// silent: the limits on what a peer may make a wire hold, whether the
+// wire turns Nagle's algorithm off on its sockets, and encryption (MSE/PE).
 
 const native = require('./native.js')
-const { U32, checkInteger, checkBoolean } = require('./checks.js')
+const { U32, checkInteger, checkBoolean, isBytes } = require('./checks.js')
 
 const DEFAULTS = Object.freeze({
   // The core's bound on one message (libtorrent's: 1 MiB).
@@ -39,4 +39,51 @@ function readNoDelay (opts) {
   return opts.noDelay
 }
 
-module.exports = { DEFAULTS, readLimits, readNoDelay }
+const ENCRYPTION = ['off', 'prefer', 'require']
+const HEX = /^[0-9a-fA-F]{40}$/
+
+// An info hash as 20 bytes: a Buffer or Uint8Array of 20 bytes, or 40 hex digits.
+function infoHashOf (name, value) {
+  if (typeof value === 'string') {
+    if (!HEX.test(value)) throw new RangeError(`${name} must be 40 hex digits, got ${JSON.stringify(value)}`)
+    return Buffer.from(value, 'hex')
+  }
+  if (!isBytes(value)) {
+    throw new TypeError(`${name} must be a Buffer, Uint8Array or hex string, got ${value === null ? 'null' : typeof value}`)
+  }
+  if (value.length !== native.ID_LENGTH) throw new RangeError(`${name} must be ${native.ID_LENGTH} bytes, got ${value.length}`)
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+// Encryption (see lib/mse.js): null for 'off' (the default: the wire is
+// 0.7.1's), else `{ require, infoHash }` for a wire that dials (the
+// initiator) or `{ require, infoHashes }` (20 bytes each, one after
+// another) for one that accepts (the responder).
+function readEncryption (opts) {
+  if (!opts) return null
+  const { encryption = 'off', infoHash, infoHashes } = opts
+  if (typeof encryption !== 'string') {
+    throw new TypeError(`opts.encryption must be a string, got ${encryption === null ? 'null' : typeof encryption}`)
+  }
+  if (!ENCRYPTION.includes(encryption)) {
+    throw new RangeError(`opts.encryption must be one of ${ENCRYPTION.map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(encryption)}`)
+  }
+  if (infoHash !== undefined && infoHashes !== undefined) {
+    throw new TypeError('opts.infoHash (a wire that dials) and opts.infoHashes (a wire that accepts) exclude each other')
+  }
+  let hashes = null
+  if (infoHashes !== undefined) {
+    if (!Array.isArray(infoHashes)) throw new TypeError(`opts.infoHashes must be an array, got ${infoHashes === null ? 'null' : typeof infoHashes}`)
+    if (infoHashes.length === 0) throw new RangeError('opts.infoHashes must name at least one torrent')
+    hashes = Buffer.concat(infoHashes.map((ih, i) => infoHashOf(`opts.infoHashes[${i}]`, ih)))
+  }
+  const hash = infoHash === undefined ? null : infoHashOf('opts.infoHash', infoHash)
+  if (encryption === 'off') return null
+  if (hash === null && hashes === null) {
+    throw new TypeError(`opts.encryption '${encryption}' needs opts.infoHash (a wire that dials) or opts.infoHashes (a wire that accepts)`)
+  }
+  const require = encryption === 'require'
+  return hash !== null ? { require, infoHash: hash } : { require, infoHashes: hashes }
+}
+
+module.exports = { DEFAULTS, readLimits, readNoDelay, readEncryption }

@@ -70,16 +70,28 @@ function stagingRegion (size) {
 const SLAB_SIZE = 65536
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabAt = 0
-function encode (ops, count, inline, inlineBytes) {
+// With MSE's `encryptor` (lib/mse.js), encrypted in place in the same call.
+function encode (ops, count, inline, inlineBytes, encryptor) {
   const bytes = count * MAX_OP_LENGTH + inlineBytes
   if (slab.length - slabAt < bytes) {
     slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
     slabAt = 0
   }
-  const end = native.encodeOps(slab, slabAt, ops, count, inline)
+  const end = encryptor === null
+    ? native.encodeOps(slab, slabAt, ops, count, inline)
+    : native.encodeOpsEncrypted(encryptor, slab, slabAt, ops, count, inline)
   const out = slab.subarray(slabAt, end)
   slabAt = end
   return out
+}
+
+// A payload the caller owns, encrypted into a copy: the caller's buffer is
+// never modified.
+function encrypted (encryptor, payload) {
+  const copy = Buffer.allocUnsafe(payload.length)
+  copy.set(payload)
+  native.encryptorApply(encryptor, copy)
+  return copy
 }
 
 class Sender {
@@ -92,6 +104,7 @@ class Sender {
     this.inlineUsed = 0
     this.inlineBytes = 0 // what the inline payloads add to the encoding
     this.closed = false
+    this.encryptor = null // MSE's encrypt stream, once RC4 is agreed (lib/mse.js)
   }
 
   // Queues a message without payload (or a header, see `send`).
@@ -163,7 +176,7 @@ class Sender {
     }
     this.queue(kind, a, b, payload.length)
     this.flush()
-    this.stream.push(payload)
+    this.stream.push(this.encryptor === null ? payload : encrypted(this.encryptor, payload))
   }
 
   // The same, for a payload the caller may reuse at once: a large one is
@@ -187,7 +200,7 @@ class Sender {
     // extended handshake) once, and a kept region would pin its staging
     // slab for the wire's life.
     this.inlineBuf = null
-    this.stream.push(encode(this.ops, n, inline, bytes))
+    this.stream.push(encode(this.ops, n, inline, bytes, this.encryptor))
   }
 
   // What is queued goes; nothing more is taken.

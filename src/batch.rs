@@ -57,12 +57,23 @@
 //! others: suggest and allowed-fast `[id, index]`, have-all and have-none
 //! `[id]`, reject `[id, index, offset, length]`; the core encodes them
 //! whether or not the peer asked for fast (that is the session's rule).
+//!
+//! **Encryption (MSE/PE).** An [`MseSession`] runs a wire's MSE handshake
+//! before any of the above (its [`Fed`] bytes: what to send, and the
+//! plaintext to hand to the receiver). Once it is established with RC4, its
+//! two streams go to the two directions: the decrypt stream to the
+//! [`Receiver`] ([`Receiver::set_decrypt`]; [`Receiver::decrypt`] then runs
+//! each chunk through it in place before anything reads it), the encrypt
+//! stream to an [`Encryptor`], whose [`Encryptor::encode_ops`] encrypts what
+//! it encodes in place, in the same call.
 
 use crate::protocol::{MessageId, MAX_HEADER_LEN};
 
+mod mse;
 mod ops;
 mod records;
 
+pub use mse::{Encryptor, Fed, MseSession};
 pub use ops::encode_ops;
 pub use records::Receiver;
 
@@ -138,6 +149,13 @@ pub enum BatchError {
     /// The output buffer cannot hold the encoded ops from the given offset.
     #[error("output buffer too small")]
     OutputTooSmall,
+    /// An info hash (or a list of them) that is not 20 bytes each.
+    #[error("an info hash is 20 bytes")]
+    InfoHashLength,
+    /// A cipher asked of an MSE session that has none (not established,
+    /// plaintext, or taken already).
+    #[error("no RC4 stream: the MSE handshake is not established with RC4, or it was taken")]
+    NoCipher,
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::batch::{self, BatchError, Receiver};
+use crate::batch::{self, BatchError, Encryptor, MseSession, Receiver};
+use crate::protocol::mse::MseError;
 use crate::protocol::{self, DecodeError, FastSetError, MessageId};
 
 // The record and op format (see `batch`).
@@ -113,11 +114,29 @@ pub struct ProtocolError {
 }
 
 /// The one place core errors become JavaScript errors: the peer's as a
-/// value (`ProtocolError`), the caller's as a thrown `InvalidArg` error.
-fn protocol_error(err: DecodeError) -> ProtocolError {
+/// value (`ProtocolError`: a `DecodeError` or an `MseError`), the caller's
+/// as a thrown `InvalidArg` error.
+fn protocol_error(err: impl PeerError) -> ProtocolError {
     ProtocolError {
         code: err.code().to_string(),
         message: err.to_string(),
+    }
+}
+
+/// A peer's mistake, with its stable code.
+trait PeerError: std::fmt::Display {
+    fn code(&self) -> &'static str;
+}
+
+impl PeerError for DecodeError {
+    fn code(&self) -> &'static str {
+        DecodeError::code(self)
+    }
+}
+
+impl PeerError for MseError {
+    fn code(&self) -> &'static str {
+        MseError::code(self)
     }
 }
 
@@ -207,4 +226,106 @@ pub fn allowed_fast_set(
 ) -> Result<Vec<u32>> {
     protocol::allowed_fast_set_from(&ip, info_hash, num_pieces, k)
         .map_err(|err| argument_error(env, err))
+}
+
+// MSE/PE (see `batch::MseSession`): the handshake as an `External` handle
+// like the receiver's; once established, its decrypt stream goes to the
+// receiver and its encrypt stream to an `Encryptor` the sender holds.
+
+/// What `mseFeed` produced: bytes to send, plaintext peer wire bytes for
+/// the receiver, and, once, the encryption agreed (`'rc4'` or
+/// `'plaintext'`); or the peer's mistake.
+#[napi(object)]
+pub struct MseProgress {
+    pub send: Buffer,
+    pub received: Buffer,
+    pub encryption: Option<String>,
+    pub error: Option<ProtocolError>,
+}
+
+/// The MSE handshake of a wire that dials, for the torrent `infoHash`.
+#[napi]
+pub fn mse_initiator(info_hash: &[u8], require: bool) -> Result<External<MseSession>> {
+    MseSession::initiator(info_hash, require)
+        .map(External::new)
+        .map_err(caller_error)
+}
+
+/// The MSE handshake of a wire that accepts, for the torrents whose info
+/// hashes `infoHashes` holds one after another.
+#[napi]
+pub fn mse_responder(info_hashes: &[u8], require: bool) -> Result<External<MseSession>> {
+    MseSession::responder(info_hashes, require)
+        .map(External::new)
+        .map_err(caller_error)
+}
+
+/// Feeds the peer's next bytes to the handshake (none, to start an initiator).
+#[napi]
+pub fn mse_feed(session: &mut External<MseSession>, chunk: &[u8]) -> MseProgress {
+    match session.feed(chunk) {
+        Ok(fed) => MseProgress {
+            send: fed.send.into(),
+            received: fed.received.into(),
+            encryption: fed.encryption.map(str::to_string),
+            error: None,
+        },
+        Err(err) => MseProgress {
+            send: Vec::new().into(),
+            received: Vec::new().into(),
+            encryption: None,
+            error: Some(protocol_error(err)),
+        },
+    }
+}
+
+/// Moves the established handshake's decrypt stream into the receiver.
+#[napi]
+pub fn receiver_set_decrypt(
+    receiver: &mut External<Receiver>,
+    session: &mut External<MseSession>,
+) -> Result<()> {
+    let rc4 = session
+        .take_decrypt()
+        .ok_or(BatchError::NoCipher)
+        .map_err(caller_error)?;
+    receiver.set_decrypt(rc4);
+    Ok(())
+}
+
+/// Decrypts a chunk of the peer's bytes in place (nothing without a cipher).
+#[napi]
+pub fn receiver_decrypt(receiver: &mut External<Receiver>, mut chunk: BufferSlice) {
+    receiver.decrypt(&mut chunk);
+}
+
+/// The established handshake's encrypt stream, for the sender.
+#[napi]
+pub fn encryptor_new(session: &mut External<MseSession>) -> Result<External<Encryptor>> {
+    session
+        .take_encrypt()
+        .map(External::new)
+        .ok_or(BatchError::NoCipher)
+        .map_err(caller_error)
+}
+
+/// Encrypts `data` in place.
+#[napi]
+pub fn encryptor_apply(encryptor: &mut External<Encryptor>, mut data: BufferSlice) {
+    encryptor.apply(&mut data);
+}
+
+/// `encodeOps`, the bytes written encrypted in place in the same call.
+#[napi]
+pub fn encode_ops_encrypted(
+    encryptor: &mut External<Encryptor>,
+    mut out: BufferSlice,
+    at: u32,
+    ops: &[u32],
+    count: u32,
+    payloads: Option<&[u8]>,
+) -> Result<u32> {
+    encryptor
+        .encode_ops(&mut out, at, ops, count, payloads.unwrap_or_default())
+        .map_err(caller_error)
 }

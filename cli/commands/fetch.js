@@ -28,12 +28,14 @@ async function fetch (args) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { peer: { type: 'string', multiple: true }, out: { type: 'string' }, timeout: { type: 'string' } }
+    options: { peer: { type: 'string', multiple: true }, out: { type: 'string' }, timeout: { type: 'string' }, encryption: { type: 'string' } }
   })
   if (positionals.length !== 1) throw usage('fetch takes one .torrent file or magnet link')
   if (!values.peer || values.peer.length === 0) throw usage('fetch needs --peer HOST:PORT')
   const peers = values.peer.map(hostPort)
   const timeout = integer(values.timeout ?? 10, '--timeout (seconds)', 1, 3600)
+  const encryption = values.encryption ?? 'prefer'
+  if (!['off', 'prefer', 'require'].includes(encryption)) throw usage(`--encryption must be off, prefer or require, got ${JSON.stringify(encryption)}`)
   const out = path.resolve(values.out ?? '.')
 
   let torrent
@@ -69,7 +71,8 @@ async function fetch (args) {
       requestTimeout: timeout * 1000,
       connectTimeout: timeout * 1000,
       stallTimeout: 6 * timeout * 1000,
-      onHandshake: ({ peer, client }) => log(`connected to ${peer} (${client})`),
+      encryption,
+      onHandshake: ({ peer, client, encryption }) => log(`connected to ${peer} (${client})${encryption === 'rc4' ? ', encrypted (MSE, RC4)' : ''}`),
       onPeerFailed: ({ reason }) => { if (peers.length > 1) log(`dropped: ${reason}`) },
       onProgress: ({ bytes, peers }) => bar.update(bytes, { peers })
     })

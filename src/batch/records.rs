@@ -4,17 +4,20 @@ use super::{
     BatchError, FLAG_BUFFERED, FLAG_SPLIT, HANDSHAKE_DHT, HANDSHAKE_EXTENDED, HANDSHAKE_FAST,
     KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECORD_HEADER, RECORD_STRIDE,
 };
+use crate::protocol::mse::Rc4;
 use crate::protocol::{
     DecodeError, Decoder, Extensions, FrameKind, Message, MessageId, Origin, INFO_HASH_OFFSET,
     PEER_ID_OFFSET,
 };
 
 /// Decodes chunks into records: the decoder behind one wire, in split mode,
-/// and the violation it met, until taken.
+/// and the violation it met, until taken; on an encrypted connection, the
+/// RC4 stream that decrypts the peer's bytes.
 #[derive(Debug)]
 pub struct Receiver {
     decoder: Decoder,
     error: Option<DecodeError>,
+    decrypt: Option<Rc4>,
 }
 
 impl Receiver {
@@ -26,6 +29,22 @@ impl Receiver {
         Receiver {
             decoder,
             error: None,
+            decrypt: None,
+        }
+    }
+
+    /// From now on [`decrypt`](Self::decrypt) runs the peer's bytes through
+    /// `rc4` (MSE's decrypt stream, past the handshake).
+    pub fn set_decrypt(&mut self, rc4: Rc4) {
+        self.decrypt = Some(rc4);
+    }
+
+    /// Decrypts a chunk of the peer's bytes in place, each byte once, in
+    /// the order received, before anything reads it; without a cipher it
+    /// leaves the chunk as it is.
+    pub fn decrypt(&mut self, chunk: &mut [u8]) {
+        if let Some(rc4) = self.decrypt.as_mut() {
+            rc4.apply(chunk);
         }
     }
 
