@@ -21,7 +21,8 @@
 // - Encryption (MSE/PE): with 'prefer' or 'require' a peer is dialled with
 //   MSE; with 'prefer', a peer that closes the connection before MSE is
 //   done (one without MSE reads our key as a bad handshake) is dialled
-//   again once, in plaintext, as libtorrent does.
+//   again once, in plaintext, as libtorrent does; with 'require', once more,
+//   encrypted.
 
 const net = require('net')
 const pwp = require('..')
@@ -91,7 +92,7 @@ function download ({
 
     // --- peers -------------------------------------------------------------
 
-    function connect ({ host, port }, plaintext = encryption === 'off') {
+    function connect ({ host, port }, plaintext = encryption === 'off', retry = true) {
       const where = `${host}:${port}`
       const socket = net.connect({ host, port })
       const wire = plaintext ? pwp() : pwp({ encryption, infoHash: torrent.infoHash })
@@ -114,8 +115,11 @@ function download ({
         pipeline,
         used: { peer: where, bytes: 0 },
         timer: null,
-        // dial again in plaintext if the connection ends before MSE is done
-        redial: !plaintext && encryption === 'prefer' ? { host, port } : null
+        // if the connection ends before MSE is done: 'prefer' dials again in
+        // plaintext; 'require' dials once more, encrypted (a peer may drop
+        // an incoming connection while it is busy, as libtorrent sometimes
+        // does right after it starts seeding)
+        redial: redialFor(host, port, plaintext, retry)
       }
       peers.add(peer)
       sent.push(peer.used)
@@ -195,15 +199,21 @@ function download ({
       })
     }
 
-    // A 'prefer' peer whose connection ended after connecting but before
-    // MSE was done is replaced by a plaintext connection to it.
+    function redialFor (host, port, plaintext, retry) {
+      if (plaintext) return null
+      if (encryption === 'prefer') return { host, port, plaintext: true }
+      return retry ? { host, port, plaintext: false } : null
+    }
+
+    // A peer whose connection ended after connecting but before MSE was
+    // done is dialled again: in plaintext ('prefer'), or once more encrypted.
     function redialled (peer) {
       if (finished || peer.redial === null || !peer.connected || peer.wire.encryption !== null || !peers.has(peer)) return false
       peers.delete(peer)
       close(peer)
       const i = sent.indexOf(peer.used)
       if (i >= 0) sent.splice(i, 1)
-      connect(peer.redial, true)
+      connect(peer.redial, peer.redial.plaintext, false)
       return true
     }
 
