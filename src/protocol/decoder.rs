@@ -234,8 +234,7 @@ impl Decoder {
                 Ok(Step::Body(origin, len)) => {
                     let negotiated = self.negotiated();
                     let body = self.unit(input, origin, len);
-                    let message =
-                        Message::decode_from(body, negotiated).expect("validated by read_body");
+                    let message = Message::decode_validated(body, negotiated);
                     (FrameKind::Message(message), origin)
                 }
             };

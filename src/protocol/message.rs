@@ -307,18 +307,25 @@ impl<'a> Message<&'a [u8]> {
     /// [`Message::Unknown`]. The decoder and the tokio codec read with this.
     pub fn decode_from(body: &'a [u8], negotiated: Extensions) -> Result<Self, DecodeError> {
         Message::validate_from(body, negotiated)?;
+        Ok(Message::decode_validated(body, negotiated))
+    }
+
+    /// [`Message::decode_from`] for a body [`Message::validate_from`] has
+    /// passed with the same `negotiated` (the decoder validates before it
+    /// takes a frame, and decodes only what it took): not validated again.
+    pub(crate) fn decode_validated(body: &'a [u8], negotiated: Extensions) -> Self {
         let Some(&first) = body.first() else {
-            return Ok(Message::KeepAlive);
+            return Message::KeepAlive;
         };
         let Some(id) = MessageId::known(first, negotiated) else {
-            return Ok(Message::Unknown {
+            return Message::Unknown {
                 id: first,
                 payload: &body[1..],
-            });
+            };
         };
         // Validated: the body holds the fixed fields.
         let (mut fields, payload) = (&body[1..id.fixed_len()], &body[id.fixed_len()..]);
-        Ok(match id {
+        match id {
             MessageId::Choke => Message::Choke,
             MessageId::Unchoke => Message::Unchoke,
             MessageId::Interested => Message::Interested,
@@ -345,7 +352,7 @@ impl<'a> Message<&'a [u8]> {
                 id: fields.get_u8(),
                 payload,
             },
-        })
+        }
     }
 }
 
