@@ -12,7 +12,7 @@ const net = require('net')
 const os = require('os')
 const path = require('path')
 const pwp = require('..')
-const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within } = require('./libtorrent')
+const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 
 const PIECE = 32768
 
@@ -40,14 +40,10 @@ for (const [name, load] of Object.entries(modules)) {
     fs.writeFileSync(path.join(dir, 'payload.bin'), data)
     // a hybrid torrent (libtorrent's default): an info dictionary of some size
     const meta = createTorrent(path.join(dir, 'payload.bin'), path.join(dir, 'payload.torrent'), { pieceLength: PIECE })
-    const seed = startPeer(t, ['seed', path.join(dir, 'payload.torrent'), dir])
-    const { port } = await seed.waitFor('listening')
-    await seed.waitFor('seeding')
+    const { port } = await startSeed(t, path.join(dir, 'payload.torrent'), dir)
 
-    const socket = net.connect(port, '127.0.0.1')
-    t.after(() => socket.destroy())
     const wire = pwp()
-    socket.pipe(wire).pipe(socket)
+    const socket = dial(t, port, wire)
     wire.use(utMetadata())
     wire.ut_metadata.fetch()
     const metadata = new Promise((resolve, reject) => {

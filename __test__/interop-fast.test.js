@@ -16,7 +16,7 @@ const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
-const { createTorrent, startPeer, payload, sha1, within } = require('./libtorrent')
+const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 
 const BLOCK = 16384
 const PIECE = 32768
@@ -85,14 +85,10 @@ test('fast with a libtorrent seed: have-all, allowed-fast after interested, a ve
   fs.writeFileSync(path.join(dir, 'payload.bin'), data)
   const meta = createTorrent(path.join(dir, 'payload.bin'), path.join(dir, 'payload.torrent'), { pieceLength: PIECE })
 
-  const seed = startPeer(t, ['seed', path.join(dir, 'payload.torrent'), dir])
-  const { port } = await seed.waitFor('listening')
-  await seed.waitFor('seeding')
+  const { port } = await startSeed(t, path.join(dir, 'payload.torrent'), dir)
 
-  const socket = net.connect(port, '127.0.0.1')
-  t.after(() => socket.destroy())
   const wire = pwp()
-  socket.pipe(wire).pipe(socket)
+  const socket = dial(t, port, wire)
   const log = record(wire)
   let extensions = null
   wire.on('handshake', (infoHash, peerId, ext) => {
@@ -253,10 +249,8 @@ test('fast with an aria2 seed: have-none first, have-all and allowed-fast (also 
   const meta = writeTorrent(file, data, path.join(dir, 'payload.torrent'))
   const aria2 = await startAria2(t, dir, path.join(dir, 'payload.torrent'))
 
-  const socket = net.connect(aria2.port, '127.0.0.1')
-  t.after(() => socket.destroy())
   const wire = pwp()
-  socket.pipe(wire).pipe(socket)
+  const socket = dial(t, aria2.port, wire)
   const log = record(wire)
   let extensions = null
   wire.on('handshake', (infoHash, peerId, ext) => {

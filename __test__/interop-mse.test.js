@@ -12,7 +12,7 @@ const net = require('net')
 const os = require('os')
 const path = require('path')
 const pwp = require('..')
-const { createTorrent, startPeer, payload, sha1, within } = require('./libtorrent')
+const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 
 const BLOCK = 16384
 const PIECE = 32768
@@ -73,9 +73,7 @@ async function makeTorrent (t, size, seed) {
 for (const policy of ['require', 'prefer']) {
   test(`downloads from a libtorrent seed with encryption forced (our wire: '${policy}')`, async (t) => {
     const { data, meta, torrent, source } = await makeTorrent(t, 1000003, 11)
-    const seed = startPeer(t, ['seed', torrent, source], { encryption: 'forced' })
-    const { port } = await seed.waitFor('listening')
-    await seed.waitFor('seeding')
+    const { port } = await startSeed(t, torrent, source, { encryption: 'forced' })
 
     const socket = net.connect(port, '127.0.0.1')
     t.after(() => socket.destroy())
@@ -104,13 +102,9 @@ for (const policy of ['require', 'prefer']) {
 
 test('a libtorrent seed with its default settings, dialled by a \'prefer\' wire: the MSE handshake, then what it selects', async (t) => {
   const { data, meta, torrent, source } = await makeTorrent(t, 500009, 14)
-  const seed = startPeer(t, ['seed', torrent, source], { encryption: 'default' })
-  const { port } = await seed.waitFor('listening')
-  await seed.waitFor('seeding')
-  const socket = net.connect(port, '127.0.0.1')
-  t.after(() => socket.destroy())
+  const { port } = await startSeed(t, torrent, source, { encryption: 'default' })
   const wire = pwp({ encryption: 'prefer', infoHash: meta.info_hash })
-  socket.pipe(wire).pipe(socket)
+  const socket = dial(t, port, wire)
   wire.handshake(meta.info_hash, PEER_ID)
   wire.interested()
   const received = await within(downloadAll(wire, data.length), 20000, 'not every block arrived from libtorrent')
@@ -126,9 +120,7 @@ test('a libtorrent seed with its default settings, dialled by a \'prefer\' wire:
 // plaintext.
 test('a libtorrent seed without MSE refuses a \'prefer\' wire; redialled in plaintext, the download completes', async (t) => {
   const { data, meta, torrent, source } = await makeTorrent(t, 300007, 15)
-  const seed = startPeer(t, ['seed', torrent, source], { encryption: 'disabled' })
-  const { port } = await seed.waitFor('listening')
-  await seed.waitFor('seeding')
+  const { port } = await startSeed(t, torrent, source, { encryption: 'disabled' })
   const dial = (opts) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.on('error', () => {})

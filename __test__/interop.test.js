@@ -13,7 +13,7 @@ const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
-const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within } = require('./libtorrent')
+const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed } = require('./libtorrent')
 
 const BLOCK = 16384
 const PIECE = 32768
@@ -57,9 +57,7 @@ test('downloads a multi-piece payload from a libtorrent seed; handshake bits and
   const meta = createTorrent(path.join(dir, 'payload.bin'), path.join(dir, 'payload.torrent'), { pieceLength: PIECE })
   assert.strictEqual(meta.num_pieces, Math.ceil(data.length / PIECE))
 
-  const seed = startPeer(t, ['seed', path.join(dir, 'payload.torrent'), dir])
-  const { port } = await seed.waitFor('listening')
-  await seed.waitFor('seeding')
+  const { port } = await startSeed(t, path.join(dir, 'payload.torrent'), dir)
 
   const socket = net.connect(port, '127.0.0.1')
   t.after(() => socket.destroy())

@@ -147,4 +147,22 @@ function within (promise, ms, message) {
   ]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { requireLibtorrent, createTorrent, startPeer, payload, sha1, within }
+// A libtorrent seed of `torrentFile` from `dir`, once it seeds: the peer and
+// its port.
+async function startSeed (t, torrentFile, dir, options) {
+  const seed = startPeer(t, ['seed', torrentFile, dir], options)
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+  return { seed, port }
+}
+
+// `wire` on a loopback TCP connection to `port`, piped both ways; the
+// socket is destroyed with the test.
+function dial (t, port, wire) {
+  const socket = require('node:net').connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  socket.pipe(wire).pipe(socket)
+  return socket
+}
+
+module.exports = { requireLibtorrent, createTorrent, startPeer, startSeed, dial, payload, sha1, within }
