@@ -3,7 +3,8 @@
 // What real programs do to a wire that 0.7.1 gets wrong: answering a
 // request that was cancelled and asked for again, answering two requests
 // for one block, keep-alives turned on too late, destroy() inside a
-// handler, calls right after destroy().
+// handler, calls right after destroy(), a handler of the peer's wire that
+// sends on this wire while it is still pushing (two wires in one process).
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
@@ -144,4 +145,34 @@ describe('lifecycle', () => {
     assert.equal(failed, 'wire is closed')
     assert.equal(wire.uploaded, 0)
   })
+
+  // Pushing a message can run the reader's handlers at once (a flowing
+  // Duplex emits 'data' inside push): a block sent from there must not land
+  // between another block's header and its bytes. 0.7.1 puts it there.
+  for (const encrypted of [false, true]) {
+    test(`a block sent from the peer wire's handler while this wire pushes another goes after it, intact${encrypted ? ' (MSE, RC4)' : ''}`, async () => {
+      const a = encrypted ? pwp({ encryption: 'require', infoHash: HASH }) : pwp()
+      const b = encrypted ? pwp({ encryption: 'require', infoHashes: [HASH] }) : pwp()
+      a.pipe(b).pipe(a)
+      const handshaken = Promise.all([a, b].map((w) => new Promise((resolve) => w.once('handshake', resolve))))
+      b.once('handshake', () => b.handshake(HASH, ID))
+      a.handshake(HASH, ID)
+      await handshaken
+      const blockA = Buffer.alloc(16384, 0xaa)
+      const blockB = Buffer.alloc(16384, 0xbb)
+      const got = []
+      const errors = []
+      b.on('error', (err) => errors.push(err.message))
+      b.on('have', () => a.piece(1, 0, blockB))
+      b.on('piece', (i, offset, block) => got.push([i, offset, block.equals(i === 0 ? blockA : blockB)]))
+      a.have(5)
+      a.piece(0, 0, blockA)
+      await tick()
+      await tick()
+      assert.deepEqual(errors, [])
+      assert.equal(b.protocolError, null)
+      assert.deepEqual(got, [[0, 0, true], [1, 0, true]])
+      assert.equal(a.encryption, encrypted ? 'rc4' : null)
+    })
+  }
 })

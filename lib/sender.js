@@ -7,7 +7,12 @@
 // up to INLINE_MAX bytes, are queued whole, their bytes copied in. A block,
 // or a larger payload, is not copied: its header is queued, the queue
 // flushed, and the payload pushed as the caller's buffer, at once, as 0.7.1
-// does (what is sent is what the buffer holds when the socket reads it).
+// does (what is sent is what the buffer holds when the socket reads it; a
+// caller that reuses it right away finds it already taken, as with 0.7.1).
+// A flush pushes its messages whole and in order even when a push runs a
+// reader's handler that sends on this wire (a flowing stream emits 'data'
+// inside push): what that handler sends goes after them, where 0.7.1 could
+// put a block between another's header and its bytes.
 
 const native = require('./native.js')
 
@@ -85,6 +90,25 @@ function encode (ops, count, inline, inlineBytes, encryptor) {
   return out
 }
 
+// The same for a queue with payloads the caller owns: the end offset of
+// each one's header goes into `ends`; returns the start.
+let ends = new Uint32Array(64)
+let endsBytes = Buffer.from(ends.buffer)
+function encodeCut (ops, count, inline, inlineBytes, payloads) {
+  const bytes = count * MAX_OP_LENGTH + inlineBytes
+  if (slab.length - slabAt < bytes) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
+    slabAt = 0
+  }
+  if (ends.length < payloads) {
+    ends = new Uint32Array(2 * payloads)
+    endsBytes = Buffer.from(ends.buffer)
+  }
+  const start = slabAt
+  slabAt = native.encodeOpsCut(slab, slabAt, ops, count, inline, endsBytes)
+  return start
+}
+
 // A payload the caller owns, encrypted into a copy: the caller's buffer is
 // never modified.
 function encrypted (encryptor, payload) {
@@ -104,6 +128,8 @@ class Sender {
     this.inlineUsed = 0
     this.inlineBytes = 0 // what the inline payloads add to the encoding
     this.closed = false
+    this.payloads = null // the queued headers' payloads, in order
+    this.pushing = false // a flush is pushing (see the top of this file)
     this.encryptor = null // MSE's encrypt stream, once RC4 is agreed (lib/mse.js)
   }
 
@@ -122,14 +148,14 @@ class Sender {
     if (ops === null) {
       ops = this.ops = firstOps()
     } else if (n * OP_WORDS === ops.length) {
-      if (n < OPS_MAX) {
-        ops = new Uint32Array(2 * ops.length)
-        ops.set(this.ops)
-        this.ops = ops
-      } else {
+      if (n >= OPS_MAX && !this.pushing) {
         this.flush()
         n = 0
         dirty.push(this)
+      } else {
+        ops = new Uint32Array(2 * ops.length)
+        ops.set(this.ops)
+        this.ops = ops
       }
     }
     const at = n * OP_WORDS
@@ -175,8 +201,9 @@ class Sender {
       return
     }
     this.queue(kind, a, b, payload.length)
+    if (this.payloads === null) this.payloads = [payload]
+    else this.payloads.push(payload)
     this.flush()
-    this.stream.push(this.encryptor === null ? payload : encrypted(this.encryptor, payload))
   }
 
   // The same, for a payload the caller may reuse at once: a large one is
@@ -185,14 +212,27 @@ class Sender {
     this.send(kind, a, b, payload.length > INLINE_MAX ? Buffer.from(payload) : payload)
   }
 
-  // Pushes the queued ops, encoded (inline payloads copied in), as one chunk.
+  // Pushes the queued ops, encoded (inline payloads copied in), as one chunk,
+  // each payload the caller owns right after its header; then what a
+  // reader's handler queued meanwhile.
   flush () {
+    if (this.count === 0 || this.pushing) return
+    this.pushing = true
+    try {
+      do this.pushQueued()
+      while (this.count !== 0)
+    } finally {
+      this.pushing = false
+    }
+  }
+
+  pushQueued () {
     const n = this.count
-    if (n === 0) return
     const used = this.inlineUsed
     // whole: the encoder takes from it only the bytes the ops name
     const inline = used === 0 ? undefined : this.inlineBuf
     const bytes = this.inlineBytes
+    const payloads = this.payloads
     this.count = 0
     this.inlineUsed = 0
     this.inlineBytes = 0
@@ -200,7 +240,37 @@ class Sender {
     // extended handshake) once, and a kept region would pin its staging
     // slab for the wire's life.
     this.inlineBuf = null
-    this.stream.push(encode(this.ops, n, inline, bytes, this.encryptor))
+    const stream = this.stream
+    const encryptor = this.encryptor
+    if (payloads === null) {
+      stream.push(encode(this.ops, n, inline, bytes, encryptor))
+      return
+    }
+    this.payloads = null
+    if (payloads.length === 1) { // the usual case: its header is the last op
+      stream.push(encode(this.ops, n, inline, bytes, encryptor))
+      stream.push(encryptor === null ? payloads[0] : encrypted(encryptor, payloads[0]))
+      return
+    }
+    // Payloads sent from a reader's handler while this flush pushed.
+    let at = encodeCut(this.ops, n, inline, bytes, payloads.length)
+    const end = slabAt
+    const out = slab
+    // Read before any push: a push can run another wire's flush.
+    const cuts = new Array(payloads.length)
+    for (let k = 0; k < cuts.length; k++) cuts[k] = ends[k]
+    for (let k = 0; k < cuts.length; k++) {
+      stream.push(this.seal(out.subarray(at, cuts[k])))
+      stream.push(encryptor === null ? payloads[k] : encrypted(encryptor, payloads[k]))
+      at = cuts[k]
+    }
+    if (at < end) stream.push(this.seal(out.subarray(at, end)))
+  }
+
+  // Our encoded bytes, encrypted in place when encrypting.
+  seal (bytes) {
+    if (this.encryptor !== null) native.encryptorApply(this.encryptor, bytes)
+    return bytes
   }
 
   // What is queued goes; nothing more is taken.

@@ -74,7 +74,7 @@ mod ops;
 mod records;
 
 pub use mse::{Encryptor, Fed, MseSession};
-pub use ops::encode_ops;
+pub use ops::{encode_ops, encode_ops_cut};
 pub use records::Receiver;
 
 /// Words before the first record: `[count, position]`.
@@ -146,6 +146,10 @@ pub enum BatchError {
     /// The inline payloads end before an op's payload does.
     #[error("fewer payload bytes than the inline ops need")]
     FewerPayloadBytes,
+    /// Fewer `ends` words than header ops whose payload the caller sends
+    /// (see [`encode_ops_cut`]).
+    #[error("fewer ends than headers whose payload follows")]
+    FewerEnds,
     /// The output buffer cannot hold the encoded ops from the given offset.
     #[error("output buffer too small")]
     OutputTooSmall,

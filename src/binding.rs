@@ -213,6 +213,34 @@ pub fn encode_ops(
     batch::encode_ops(&mut out, at, ops, count, payloads.unwrap_or_default()).map_err(caller_error)
 }
 
+/// `encodeOps` for a queue with headers whose payloads the caller pushes
+/// after them: `ends` (the bytes of a `Uint32Array`, as the receiver's
+/// records) gets the end offset of each such header.
+#[napi]
+pub fn encode_ops_cut(
+    mut out: BufferSlice,
+    at: u32,
+    ops: &[u32],
+    count: u32,
+    payloads: Option<&[u8]>,
+    mut ends: BufferSlice,
+) -> Result<u32> {
+    let mut words = vec![0u32; ends.len() / 4];
+    let end = batch::encode_ops_cut(
+        &mut out,
+        at,
+        ops,
+        count,
+        payloads.unwrap_or_default(),
+        &mut words,
+    )
+    .map_err(caller_error)?;
+    for (bytes, word) in ends.chunks_exact_mut(4).zip(words) {
+        bytes.copy_from_slice(&word.to_ne_bytes());
+    }
+    Ok(end)
+}
+
 /// BEP 6's allowed-fast set of `k` pieces (fewer if the torrent has fewer)
 /// to offer the peer at `ip` (IPv4 or IPv6 text), for the torrent of
 /// `infoHash` (20 bytes) and `numPieces` pieces.

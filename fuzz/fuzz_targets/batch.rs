@@ -24,7 +24,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use peer_wire_native::batch::{
-    encode_ops, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
+    encode_ops_cut, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
     RECORD_HEADER, RECORD_STRIDE, REJECT_BODY_LEN,
 };
 use peer_wire_native::protocol::{Handshake, DEFAULT_MAX_FRAME_LEN};
@@ -178,8 +178,15 @@ fuzz_target!(|data: &[u8]| {
     let size = data[1] as usize * 16;
     let mut out = vec![0xa5u8; size];
     let at = (data[0] >> 4) as u32;
-    match encode_ops(&mut out, at, &ops, count, payloads) {
-        Ok(end) => assert!(end as usize <= out.len() && end >= at),
+    let mut ends = vec![0u32; usize::from(data[0] & 3)];
+    match encode_ops_cut(&mut out, at, &ops, count, payloads, &mut ends) {
+        Ok(end) => {
+            assert!(end as usize <= out.len() && end >= at);
+            // Where payloads go: in order, inside what was written.
+            let cuts = ends.iter().filter(|&&e| e != 0);
+            assert!(cuts.clone().all(|&e| e > at && e <= end));
+            assert!(cuts.clone().zip(cuts.skip(1)).all(|(a, b)| a <= b));
+        }
         Err(_) => assert!(
             out.iter().all(|&b| b == 0xa5),
             "nothing written on an error"

@@ -64,6 +64,11 @@ enum Encoded<'a> {
 }
 
 impl Encoded<'_> {
+    /// A header whose payload the caller sends after it.
+    fn is_cut(&self) -> bool {
+        matches!(self, Encoded::Header(_, n) if *n > 0)
+    }
+
     fn len(&self) -> usize {
         match self {
             Encoded::Header(m, _) => m.header_len(),
@@ -133,27 +138,57 @@ pub fn encode_ops(
     count: u32,
     payloads: &[u8],
 ) -> Result<u32, BatchError> {
+    encode_ops_cut(out, at, ops, count, payloads, &mut [])
+}
+
+/// [`encode_ops`], for ops whose payloads the caller sends itself (a
+/// header op, without [`OP_INLINE`], with a payload length), anywhere in
+/// the queue: `ends[k]` gets the end offset of the `k`-th such header, where
+/// the caller puts that payload in the stream. `ends` needs a word for each
+/// but a last op's (checked before anything is written).
+pub fn encode_ops_cut(
+    out: &mut [u8],
+    at: u32,
+    ops: &[u32],
+    count: u32,
+    payloads: &[u8],
+    ends: &mut [u32],
+) -> Result<u32, BatchError> {
     let words = (count as usize)
         .checked_mul(OP_WORDS)
         .filter(|&n| n <= ops.len())
         .ok_or(BatchError::FewerOps)?;
     let ops = &ops[..words];
     let mut len = 0;
+    let (mut cuts, mut last_cut) = (0, false);
     let mut taken = Payloads(payloads);
     for op in ops.chunks_exact(OP_WORDS) {
-        len += resolve(op, &mut taken)?.len();
+        let encoded = resolve(op, &mut taken)?;
+        len += encoded.len();
+        last_cut = encoded.is_cut();
+        cuts += usize::from(last_cut);
     }
     let at = at as usize;
     if at > out.len() || out.len() - at < len {
         return Err(BatchError::OutputTooSmall);
     }
     let end = u32::try_from(at + len).map_err(|_| BatchError::OutputTooSmall)?;
+    // A payload after the last op needs no end: it goes after everything.
+    if ends.len() < cuts - usize::from(last_cut) {
+        return Err(BatchError::FewerEnds);
+    }
     let mut dst = &mut out[at..at + len];
     let mut taken = Payloads(payloads);
+    let mut ends = ends.iter_mut();
     for op in ops.chunks_exact(OP_WORDS) {
-        resolve(op, &mut taken)
-            .expect("resolved above")
-            .encode(&mut dst);
+        let encoded = resolve(op, &mut taken).expect("resolved above");
+        encoded.encode(&mut dst);
+        if encoded.is_cut() {
+            if let Some(slot) = ends.next() {
+                // `end` fits 32 bits, and so does every offset below it.
+                *slot = (at + len - dst.len()) as u32;
+            }
+        }
     }
     Ok(end)
 }

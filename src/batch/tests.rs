@@ -579,6 +579,59 @@ fn bad_ops_are_errors_and_write_nothing() {
     assert_eq!(encode_ops(&mut [0; 9], 0, &have, 1, &[]), Ok(9));
 }
 
+/// Headers whose payloads the caller sends, anywhere in the queue: each
+/// one's end is reported, so that the payload can go right after it; the
+/// stream put together that way decodes to the messages in order.
+#[test]
+fn encode_ops_cut_reports_where_each_payload_goes() {
+    let piece = |i| [id(MessageId::Piece), i, 0, 4];
+    let have = [id(MessageId::Have), 9, 0, 0];
+    let ops: Vec<u32> = [piece(0), have, piece(1), piece(2), have]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let mut out = vec![0u8; 128];
+    let mut ends = [0u32; 3];
+    let end = encode_ops_cut(&mut out, 5, &ops, 5, &[], &mut ends).unwrap();
+    assert_eq!(ends, [5 + 13, 5 + 13 + 9 + 13, 5 + 13 + 9 + 13 + 13]);
+    assert_eq!(end, 5 + 13 + 9 + 13 + 13 + 9);
+
+    let mut stream = Vec::new();
+    let mut at = 5;
+    for (k, &cut) in ends.iter().enumerate() {
+        stream.extend_from_slice(&out[at..cut as usize]);
+        stream.extend_from_slice(&[k as u8; 4]);
+        at = cut as usize;
+    }
+    stream.extend_from_slice(&out[at..end as usize]);
+    let block = |i: u8| {
+        message(Message::Piece {
+            piece: u32::from(i),
+            offset: 0,
+            block: &[i; 4][..],
+        })
+    };
+    let have = message(Message::Have(9));
+    assert_eq!(
+        stream,
+        [block(0), have.clone(), block(1), block(2), have].concat()
+    );
+
+    // Too few ends: nothing written. A payload after the last op needs none.
+    let mut out = vec![0u8; 128];
+    assert_eq!(
+        encode_ops_cut(&mut out, 0, &ops, 5, &[], &mut [0; 2]),
+        Err(BatchError::FewerEnds)
+    );
+    assert!(out.iter().all(|&b| b == 0));
+    assert_eq!(encode_ops(&mut out, 0, &ops[..OP_WORDS], 1, &[]), Ok(13));
+    assert_eq!(
+        encode_ops(&mut out, 0, &ops[..2 * OP_WORDS], 2, &[]),
+        Err(BatchError::FewerEnds)
+    );
+}
+
 /// Any op with the payload it takes inline (if any).
 fn any_op() -> impl Strategy<Value = ([u32; OP_WORDS], Vec<u8>)> {
     let fixed = prop_oneof![
