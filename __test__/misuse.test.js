@@ -148,7 +148,8 @@ describe('lifecycle', () => {
 
   // Pushing a message can run the reader's handlers at once (a flowing
   // Duplex emits 'data' inside push): a block sent from there must not land
-  // between another block's header and its bytes. 0.7.1 puts it there.
+  // between another block's header and its bytes (small messages and a
+  // block's header go out as one chunk; see lib/sender.js).
   for (const encrypted of [false, true]) {
     test(`a block sent from the peer wire's handler while this wire pushes another goes after it, intact${encrypted ? ' (MSE, RC4)' : ''}`, async () => {
       const a = encrypted ? pwp({ encryption: 'require', infoHash: HASH }) : pwp()

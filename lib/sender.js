@@ -11,8 +11,8 @@
 // caller that reuses it right away finds it already taken, as with 0.7.1).
 // A flush pushes its messages whole and in order even when a push runs a
 // reader's handler that sends on this wire (a flowing stream emits 'data'
-// inside push): what that handler sends goes after them, where 0.7.1 could
-// put a block between another's header and its bytes.
+// inside push): what that handler sends goes after them, never between a
+// block's header and its bytes.
 
 const native = require('./native.js')
 
