@@ -295,9 +295,18 @@ Wire.prototype._onhandshake = function (infoHash, peerId, extensions, peerFast) 
   this.peerExtensions = extensions
   this._peerFast = peerFast
   fast.agree(this, extensions, peerFast)
-  this.emit('handshake', infoHash, peerId, extensions)
+  // Our handshake sent from a listener sends no extended handshake yet:
+  // onPeerHandshake does, after what the listeners send (see lib/extensions.js).
+  this._peerHandshaking = true
+  try {
+    this.emit('handshake', infoHash, peerId, extensions)
+  } finally {
+    this._peerHandshaking = false
+  }
   if (this._ext instanceof Extensions && !this._closed) this._ext.onPeerHandshake(infoHash, peerId, extensions)
 }
+
+Wire.prototype._peerHandshaking = false
 
 Wire.prototype._onkeepalive = function () {
   this.emit('keep-alive')

@@ -17,9 +17,10 @@ const { HASH, ID, frame } = require('./peer.js')
 const PEER_ID = Buffer.from('-XX0001-abcdefABCDEF')
 
 // A peer's handshake, with or without the extension protocol bit.
-function peerHandshake ({ extended = true } = {}) {
+function peerHandshake ({ extended = true, fast = false } = {}) {
   const reserved = Buffer.alloc(8)
   if (extended) reserved[5] |= 0x10
+  if (fast) reserved[7] |= 0x04
   return Buffer.concat([Buffer.from('\x13BitTorrent protocol'), reserved, HASH, PEER_ID])
 }
 
@@ -272,6 +273,24 @@ describe('the extended handshake we send', () => {
     const out = messages(wire)
     assert.equal(out[0], 'handshake')
     assert.deepEqual(out.slice(1).map((m) => m.dict), [{ m: { ut_a: 1 } }])
+  })
+
+  // BEP 6: with fast, the first message after the handshake is a bitfield,
+  // have_all or have_none (aria2 drops a peer that sends anything else
+  // first); so what a 'handshake' listener sends goes before it.
+  test("an incoming connection: after what the 'handshake' listener sends (have_all before it, with fast)", () => {
+    const wire = pwp()
+    wire.use(recorder('ut_a', []))
+    wire.on('handshake', (infoHash) => {
+      wire.handshake(infoHash, ID, { fast: true })
+      wire.haveAll()
+    })
+    wire.write(peerHandshake({ fast: true }))
+    const out = messages(wire)
+    assert.equal(out[0], 'handshake')
+    assert.deepEqual(out[1], { id: 14 })
+    assert.deepEqual(out[2].dict, { m: { ut_a: 1 } })
+    assert.equal(out.length, 3)
   })
 
   test('use() after both handshakes: at the end of the tick, with every use() of the tick', async () => {

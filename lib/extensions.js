@@ -14,7 +14,10 @@
 //                               `m` names the extension with a non-zero id
 //   onMessage(payload)          a message to the extension's id (a Buffer)
 // Our extended handshake (`extendedHandshake` plus `m`) goes out once, as
-// soon as we have sent our handshake and the peer's has the extension bit.
+// soon as we have sent our handshake and the peer's has the extension bit;
+// when we answer the peer's handshake from a 'handshake' listener, after
+// what the listeners send: with BEP 6, a bitfield, have_all or have_none
+// must come first (aria2 drops a peer that sends anything else first).
 
 const { decode } = require('./bencode.js')
 
@@ -80,7 +83,7 @@ class Extensions {
   // We sent our handshake.
   onHandshakeSent () {
     this.handshaken = true
-    if (this.ready()) this.send()
+    if (this.ready() && !this.wire._peerHandshaking) this.send()
   }
 
   // The peer's handshake arrived ('handshake' was emitted).
