@@ -187,6 +187,7 @@ impl<P> Message<P> {
     /// bytes: the length prefix (which counts it), the id and the fixed
     /// fields. Whatever `P` holds is not read: a sender can encode a header
     /// from a length alone and write the payload from where it lies.
+    #[inline(always)]
     pub fn encode_header_for(&self, payload_len: usize, out: &mut impl BufMut) {
         out.put_u32((self.fixed_len() + payload_len) as u32);
         match (self.known_id(), self) {
