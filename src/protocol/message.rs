@@ -294,7 +294,7 @@ impl<'a> Message<&'a [u8]> {
     /// `negotiated` these extensions: ids it did not enable
     /// ([`MessageId::known`]) are
     /// [`Message::Unknown`]. The decoder and the tokio codec read with this.
-    #[inline]
+    #[inline(always)]
     pub fn decode_from(body: &'a [u8], negotiated: Extensions) -> Result<Self, DecodeError> {
         let Some(&first) = body.first() else {
             return Ok(Message::KeepAlive);
@@ -326,7 +326,7 @@ impl<'a> Message<&'a [u8]> {
     }
 
     /// The body of a known id, its length checked ([`check_len`]).
-    #[inline]
+    #[inline(always)]
     fn decode_known(id: MessageId, body: &'a [u8]) -> Self {
         // Checked: the body holds the fixed fields.
         let (mut fields, payload) = (&body[1..id.fixed_len()], &body[id.fixed_len()..]);
