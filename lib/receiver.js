@@ -79,6 +79,13 @@ function allocBlock (length) {
   return block
 }
 
+// The bytes a record's [c, c + d) names: in the chunk, or in the gathered
+// bytes for a record flagged FLAG_BUFFERED.
+function payload (words, at, chunk, gathered) {
+  const c = words[at + 3]
+  return (words[at] & FLAG_BUFFERED ? gathered : chunk).subarray(c, c + words[at + 4])
+}
+
 class Receiver {
   // `wire` has a handler per message (`_onchoke`, `_onhave(index)`, …).
   constructor (wire, maxFrameLength) {
@@ -184,44 +191,45 @@ class Receiver {
     }
   }
 
-  // Hands one record to its handler. `source` is the chunk, or the gathered
-  // bytes for a record flagged FLAG_BUFFERED.
+  // Hands one record to its handler. A payload lies in the chunk, or in the
+  // gathered bytes for a record flagged FLAG_BUFFERED (see `payload`).
   dispatch (words, at, chunk, gathered) {
     const wire = this.wire
     const kind = words[at]
-    const source = kind & FLAG_BUFFERED ? gathered : chunk
-    const a = words[at + 1]
-    const b = words[at + 2]
-    const c = words[at + 3]
-    const d = words[at + 4]
+    // Each case reads only its own fields: most messages have none or one.
     switch (kind & KIND_MASK) {
       case ID_CHOKE: return wire._onchoke()
       case ID_UNCHOKE: return wire._onunchoke()
       case ID_INTERESTED: return wire._oninterested()
       case ID_NOT_INTERESTED: return wire._onuninterested()
-      case ID_HAVE: return wire._onhave(a)
-      case ID_BITFIELD: return wire._onbitfield(source.subarray(c, c + d))
-      case ID_REQUEST: return wire._onrequest(a, b, c)
+      case ID_HAVE: return wire._onhave(words[at + 1])
+      case ID_REQUEST: return wire._onrequest(words[at + 1], words[at + 2], words[at + 3])
+      case ID_CANCEL: return wire._oncancel(words[at + 1], words[at + 2], words[at + 3])
       case ID_PIECE:
-        if (kind & FLAG_SPLIT) return this.startBlock(a, b, c, chunk)
-        return wire._onpiece(a, b, source.subarray(c, c + d))
-      case ID_CANCEL: return wire._oncancel(a, b, c)
-      case ID_PORT: return wire._onport(a)
-      case ID_EXTENDED: return wire._onextended(a, source.subarray(c, c + d))
+        if (kind & FLAG_SPLIT) return this.startBlock(words[at + 1], words[at + 2], words[at + 3], chunk)
+        return wire._onpiece(words[at + 1], words[at + 2], payload(words, at, chunk, gathered))
+      case ID_BITFIELD: return wire._onbitfield(payload(words, at, chunk, gathered))
+      case ID_PORT: return wire._onport(words[at + 1])
+      case ID_EXTENDED: return wire._onextended(words[at + 1], payload(words, at, chunk, gathered))
       case KIND_KEEP_ALIVE: return wire._onkeepalive()
-      case KIND_HANDSHAKE:
+      case KIND_HANDSHAKE: {
+        const source = kind & FLAG_BUFFERED ? gathered : chunk
+        const a = words[at + 1]
+        const c = words[at + 3]
+        const d = words[at + 4]
         return wire._onhandshake(source.subarray(c, c + ID_LENGTH), source.subarray(d, d + ID_LENGTH), {
           dht: (a & HANDSHAKE_DHT) !== 0,
           extended: (a & HANDSHAKE_EXTENDED) !== 0
         }, (a & HANDSHAKE_FAST) !== 0)
-      case KIND_UNKNOWN: return wire._onunknown(source.subarray(c, c + d))
+      }
+      case KIND_UNKNOWN: return wire._onunknown(payload(words, at, chunk, gathered))
       // The fast messages: only when both handshakes set the fast bit, so
       // only on a wire that asked for fast (see lib/fast.js).
-      case ID_SUGGEST: return wire._fast.onSuggest(a)
+      case ID_SUGGEST: return wire._fast.onSuggest(words[at + 1])
       case ID_HAVE_ALL: return wire._fast.onHaveAll()
       case ID_HAVE_NONE: return wire._fast.onHaveNone()
-      case ID_REJECT: return wire._fast.onReject(a, b, c)
-      case ID_ALLOWED_FAST: return wire._fast.onAllowedFast(a)
+      case ID_REJECT: return wire._fast.onReject(words[at + 1], words[at + 2], words[at + 3])
+      case ID_ALLOWED_FAST: return wire._fast.onAllowedFast(words[at + 1])
       case KIND_ERROR: {
         const info = native.receiverTakeError(this.native)
         const err = new Error(info.message)

@@ -10,6 +10,7 @@ use crate::protocol::{Handshake, Message, MessageId, Request, HANDSHAKE_LEN, ID_
 
 /// The message an op stands for, with the length of the payload that
 /// follows its header (0 for fixed-size ones).
+#[inline(always)]
 fn op_message(kind: u32, a: u32, b: u32, c: u32) -> Result<(Message<()>, usize), BatchError> {
     if kind == KIND_KEEP_ALIVE {
         return Ok((Message::KeepAlive, 0));
@@ -60,23 +61,29 @@ enum Encoded<'a> {
     Header(Message<()>, usize),
     /// A whole message, its payload copied in.
     Inline(Message<()>, &'a [u8]),
-    Handshake(Handshake),
+    /// A handshake: its op's flags, the info hash and the peer id (kept
+    /// as references: an op resolved is a few words, not the 48-byte
+    /// handshake, since every op is resolved twice).
+    Handshake(u32, &'a [u8; ID_LEN], &'a [u8; ID_LEN]),
 }
 
 impl Encoded<'_> {
     /// A header whose payload the caller sends after it.
+    #[inline(always)]
     fn is_cut(&self) -> bool {
         matches!(self, Encoded::Header(_, n) if *n > 0)
     }
 
+    #[inline(always)]
     fn len(&self) -> usize {
         match self {
             Encoded::Header(m, _) => m.header_len(),
             Encoded::Inline(m, payload) => m.header_len() + payload.len(),
-            Encoded::Handshake(_) => HANDSHAKE_LEN,
+            Encoded::Handshake(..) => HANDSHAKE_LEN,
         }
     }
 
+    #[inline(always)]
     fn encode(&self, dst: &mut &mut [u8]) {
         match self {
             Encoded::Header(m, payload_len) => m.encode_header_for(*payload_len, dst),
@@ -84,7 +91,11 @@ impl Encoded<'_> {
                 m.encode_header_for(payload.len(), dst);
                 dst.put_slice(payload);
             }
-            Encoded::Handshake(hs) => hs.encode(dst),
+            &Encoded::Handshake(flags, info_hash, peer_id) => {
+                Handshake::new(*info_hash, *peer_id, flags & HANDSHAKE_DHT != 0)
+                    .with_fast(flags & HANDSHAKE_FAST != 0)
+                    .encode(dst)
+            }
         }
     }
 }
@@ -102,13 +113,14 @@ impl<'a> Payloads<'a> {
         Ok(payload)
     }
 
-    fn id(&mut self) -> Result<[u8; ID_LEN], BatchError> {
+    fn id(&mut self) -> Result<&'a [u8; ID_LEN], BatchError> {
         let bytes = self.take(ID_LEN)?;
         Ok(bytes.try_into().expect("taken ID_LEN bytes"))
     }
 }
 
 /// Resolves an op, taking its payload (if it has one inline) from `payloads`.
+#[inline(always)]
 fn resolve<'a>(op: &[u32], payloads: &mut Payloads<'a>) -> Result<Encoded<'a>, BatchError> {
     let &[kind, a, b, c] = op else {
         unreachable!("ops are taken OP_WORDS at a time")
@@ -116,9 +128,7 @@ fn resolve<'a>(op: &[u32], payloads: &mut Payloads<'a>) -> Result<Encoded<'a>, B
     if kind == KIND_HANDSHAKE {
         let info_hash = payloads.id()?;
         let peer_id = payloads.id()?;
-        let hs = Handshake::new(info_hash, peer_id, a & HANDSHAKE_DHT != 0)
-            .with_fast(a & HANDSHAKE_FAST != 0);
-        return Ok(Encoded::Handshake(hs));
+        return Ok(Encoded::Handshake(a, info_hash, peer_id));
     }
     let (message, payload_len) = op_message(kind & !OP_INLINE, a, b, c)?;
     if kind & OP_INLINE == 0 {

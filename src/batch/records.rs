@@ -73,16 +73,21 @@ impl Receiver {
         if u32::try_from(chunk.len()).is_err() {
             return Err(BatchError::ChunkTooLarge);
         }
-        let capacity = (out.len() / 4 - RECORD_HEADER) / RECORD_STRIDE;
+        let (header, records) = out.split_at_mut(RECORD_HEADER * 4);
         let mut pos = (from as usize).min(chunk.len());
         let mut count = 0;
         let mut gathered = None;
-        while count < capacity {
-            let at = RECORD_HEADER + count * RECORD_STRIDE;
+        for slot in records.chunks_exact_mut(RECORD_STRIDE * 4) {
+            // The common case first: a message inside the chunk.
+            if let Some((message, at)) = self.decoder.decode_whole(chunk, &mut pos) {
+                put(slot, message_record(message, at as u32));
+                count += 1;
+                continue;
+            }
             count += 1;
             match self.decoder.decode(chunk, &mut pos) {
                 Ok(Some(frame)) => {
-                    put(out, at, &record(&frame.kind, frame.origin, pos));
+                    put(slot, record(&frame.kind, frame.origin, pos));
                     match frame.kind {
                         // The rest of the chunk is the block's: the caller takes it.
                         FrameKind::PieceStart { .. } => break,
@@ -101,7 +106,7 @@ impl Receiver {
                     break;
                 }
                 Err(err) => {
-                    put(out, at, &[KIND_ERROR, 0, 0, 0, 0]);
+                    put(slot, [KIND_ERROR, 0, 0, 0, 0]);
                     self.error = Some(err);
                     break;
                 }
@@ -110,7 +115,7 @@ impl Receiver {
                 gathered = Some(bytes);
             }
         }
-        put(out, 0, &[count as u32, pos as u32]);
+        put(header, [count as u32, pos as u32]);
         Ok(gathered)
     }
 
@@ -120,11 +125,11 @@ impl Receiver {
     }
 }
 
-/// Writes `words` at word index `at` of a `Uint32Array`'s bytes (native
-/// byte order, as the array reads them).
-fn put(out: &mut [u8], at: usize, words: &[u32]) {
-    for (i, word) in words.iter().enumerate() {
-        out[(at + i) * 4..][..4].copy_from_slice(&word.to_ne_bytes());
+/// Writes `words` at the start of `out`, a slot of a `Uint32Array`'s bytes
+/// (native byte order, as the array reads them).
+fn put<const N: usize>(out: &mut [u8], words: [u32; N]) {
+    for (bytes, word) in out.chunks_exact_mut(4).zip(words) {
+        bytes.copy_from_slice(&word.to_ne_bytes());
     }
 }
 
@@ -158,46 +163,71 @@ fn record(kind: &FrameKind<&[u8]>, origin: Origin, pos: usize) -> [u32; RECORD_S
             base + INFO_HASH_OFFSET as u32,
             base + PEER_ID_OFFSET as u32,
         ],
+        // No bytes to point at, wherever its prefix was gathered.
         FrameKind::Message(Message::KeepAlive) => return [KIND_KEEP_ALIVE, 0, 0, 0, 0],
-        FrameKind::Message(m) => {
-            let at = base + m.payload_offset() as u32;
-            let len = m.payload().len() as u32;
-            match m {
-                Message::KeepAlive => unreachable!("returned above"),
-                Message::Choke => [id(MessageId::Choke), 0, 0, 0, 0],
-                Message::Unchoke => [id(MessageId::Unchoke), 0, 0, 0, 0],
-                Message::Interested => [id(MessageId::Interested), 0, 0, 0, 0],
-                Message::NotInterested => [id(MessageId::NotInterested), 0, 0, 0, 0],
-                Message::Have(index) => [id(MessageId::Have), index, 0, 0, 0],
-                Message::Bitfield(_) => [id(MessageId::Bitfield), 0, 0, at, len],
-                Message::Request(r) => [id(MessageId::Request), r.piece, r.offset, r.length, 0],
-                Message::Piece { piece, offset, .. } => {
-                    [id(MessageId::Piece), piece, offset, at, len]
-                }
-                Message::Cancel(r) => [id(MessageId::Cancel), r.piece, r.offset, r.length, 0],
-                Message::Port(port) => [id(MessageId::Port), port as u32, 0, 0, 0],
-                // The fast messages: their fields, and where their body lies.
-                Message::Suggest(index) => {
-                    let len = MessageId::Suggest.fixed_len() as u32;
-                    [id(MessageId::Suggest), index, 0, base, len]
-                }
-                Message::HaveAll => [id(MessageId::HaveAll), 0, 0, base, 1],
-                Message::HaveNone => [id(MessageId::HaveNone), 0, 0, base, 1],
-                Message::Reject(r) => [id(MessageId::Reject), r.piece, r.offset, r.length, base],
-                Message::AllowedFast(index) => {
-                    let len = MessageId::AllowedFast.fixed_len() as u32;
-                    [id(MessageId::AllowedFast), index, 0, base, len]
-                }
-                Message::Extended { id: ext, .. } => {
-                    [id(MessageId::Extended), ext as u32, 0, at, len]
-                }
-                // The whole body, id byte included, as the reference emits it.
-                Message::Unknown { .. } => [KIND_UNKNOWN, 0, 0, base, len + 1],
-            }
-        }
+        FrameKind::Message(m) => message_record(m, base),
     };
     let [kind, a, b, c, d] = fields;
     [kind | flag, a, b, c, d]
+}
+
+/// The record of a message whose body starts at `base`.
+#[inline]
+fn message_record(m: Message<&[u8]>, base: u32) -> [u32; RECORD_STRIDE] {
+    let id = |id: MessageId| id as u32;
+    // Where a payload starts: after the id byte and the fixed fields.
+    let at = |id: MessageId| base + id.fixed_len() as u32;
+    let len = |payload: &[u8]| payload.len() as u32;
+    match m {
+        Message::KeepAlive => [KIND_KEEP_ALIVE, 0, 0, 0, 0],
+        Message::Choke => [id(MessageId::Choke), 0, 0, 0, 0],
+        Message::Unchoke => [id(MessageId::Unchoke), 0, 0, 0, 0],
+        Message::Interested => [id(MessageId::Interested), 0, 0, 0, 0],
+        Message::NotInterested => [id(MessageId::NotInterested), 0, 0, 0, 0],
+        Message::Have(index) => [id(MessageId::Have), index, 0, 0, 0],
+        Message::Bitfield(bits) => [
+            id(MessageId::Bitfield),
+            0,
+            0,
+            at(MessageId::Bitfield),
+            len(bits),
+        ],
+        Message::Request(r) => [id(MessageId::Request), r.piece, r.offset, r.length, 0],
+        Message::Piece {
+            piece,
+            offset,
+            block,
+        } => [
+            id(MessageId::Piece),
+            piece,
+            offset,
+            at(MessageId::Piece),
+            len(block),
+        ],
+        Message::Cancel(r) => [id(MessageId::Cancel), r.piece, r.offset, r.length, 0],
+        Message::Port(port) => [id(MessageId::Port), port as u32, 0, 0, 0],
+        // The fast messages: their fields, and where their body lies.
+        Message::Suggest(index) => {
+            let len = MessageId::Suggest.fixed_len() as u32;
+            [id(MessageId::Suggest), index, 0, base, len]
+        }
+        Message::HaveAll => [id(MessageId::HaveAll), 0, 0, base, 1],
+        Message::HaveNone => [id(MessageId::HaveNone), 0, 0, base, 1],
+        Message::Reject(r) => [id(MessageId::Reject), r.piece, r.offset, r.length, base],
+        Message::AllowedFast(index) => {
+            let len = MessageId::AllowedFast.fixed_len() as u32;
+            [id(MessageId::AllowedFast), index, 0, base, len]
+        }
+        Message::Extended { id: ext, payload } => [
+            id(MessageId::Extended),
+            ext as u32,
+            0,
+            at(MessageId::Extended),
+            len(payload),
+        ],
+        // The whole body, id byte included, as the reference emits it.
+        Message::Unknown { payload, .. } => [KIND_UNKNOWN, 0, 0, base, len(payload) + 1],
+    }
 }
 
 /// A handshake record's flags.

@@ -242,6 +242,40 @@ impl Decoder {
         }
     }
 
+    /// The next message, when it lies whole in `input[*pos..]` (its length
+    /// prefix and body) and the decoder is between frames with nothing held
+    /// back: the common case, read without stepping through the read states,
+    /// by the same rules. Returns the message and where its body starts, and
+    /// advances `*pos` past it. `None` changes nothing and leaves the input
+    /// to [`Decoder::decode`]: a frame that straddles inputs, the handshake,
+    /// a keep-alive, a frame that breaks a rule (`decode` reports it), a
+    /// failed decoder.
+    #[inline]
+    pub fn decode_whole<'a>(
+        &self,
+        input: &'a [u8],
+        pos: &mut usize,
+    ) -> Option<(Message<&'a [u8]>, usize)> {
+        if self.state != ReadState::Length || !self.partial.is_empty() || self.failed.is_some() {
+            return None;
+        }
+        let (prefix, rest) = input
+            .get(*pos..)?
+            .split_first_chunk::<LENGTH_PREFIX_LEN>()?;
+        let len = u32::from_be_bytes(*prefix);
+        // A keep-alive has no body to start anywhere: `decode` reads it.
+        if len == 0 || len > self.max_frame_len {
+            return None;
+        }
+        let body = rest.get(..len as usize)?;
+        // Inside the input, so never split off (see `read_body`).
+        Message::check_announced(body, self.peer, self.ours).ok()?;
+        let message = Message::decode_from(body, self.negotiated()).ok()?;
+        let at = *pos + LENGTH_PREFIX_LEN;
+        *pos = at + body.len();
+        Some((message, at))
+    }
+
     fn read_handshake(&mut self, input: &[u8], pos: &mut usize) -> Result<Step, DecodeError> {
         let Some(origin) = self.gather(HANDSHAKE_LEN, input, pos) else {
             // Rejected on its first wrong byte, not once 68 have arrived.

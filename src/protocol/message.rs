@@ -187,6 +187,7 @@ impl<P> Message<P> {
     /// bytes: the length prefix (which counts it), the id and the fixed
     /// fields. Whatever `P` holds is not read: a sender can encode a header
     /// from a length alone and write the payload from where it lies.
+    #[inline(always)]
     pub fn encode_header_for(&self, payload_len: usize, out: &mut impl BufMut) {
         out.put_u32((self.fixed_len() + payload_len) as u32);
         match (self.known_id(), self) {
@@ -280,24 +281,12 @@ impl<'a> Message<&'a [u8]> {
     /// `negotiated` these extensions: ids it did not enable
     /// ([`MessageId::known`]) are unknown, and any length is theirs.
     pub fn validate_from(body: &[u8], negotiated: Extensions) -> Result<(), DecodeError> {
-        let Some(id) = body
+        match body
             .first()
             .and_then(|&first| MessageId::known(first, negotiated))
-        else {
-            return Ok(());
-        };
-        let rule = id.body_len();
-        // Frames are bounded by the decoder's maximum, far below u32::MAX.
-        let received = u32::try_from(body.len()).unwrap_or(u32::MAX);
-        if rule.admits(received) {
-            Ok(())
-        } else {
-            Err(DecodeError::BadLength {
-                id: id as u8,
-                name: id.name(),
-                expected: rule,
-                received,
-            })
+        {
+            Some(id) => check_len(id, body),
+            None => Ok(()),
         }
     }
 
@@ -305,9 +294,19 @@ impl<'a> Message<&'a [u8]> {
     /// `negotiated` these extensions: ids it did not enable
     /// ([`MessageId::known`]) are
     /// [`Message::Unknown`]. The decoder and the tokio codec read with this.
+    #[inline(always)]
     pub fn decode_from(body: &'a [u8], negotiated: Extensions) -> Result<Self, DecodeError> {
-        Message::validate_from(body, negotiated)?;
-        Ok(Message::decode_validated(body, negotiated))
+        let Some(&first) = body.first() else {
+            return Ok(Message::KeepAlive);
+        };
+        let Some(id) = MessageId::known(first, negotiated) else {
+            return Ok(Message::Unknown {
+                id: first,
+                payload: &body[1..],
+            });
+        };
+        check_len(id, body)?;
+        Ok(Message::decode_known(id, body))
     }
 
     /// [`Message::decode_from`] for a body [`Message::validate_from`] has
@@ -317,13 +316,19 @@ impl<'a> Message<&'a [u8]> {
         let Some(&first) = body.first() else {
             return Message::KeepAlive;
         };
-        let Some(id) = MessageId::known(first, negotiated) else {
-            return Message::Unknown {
+        match MessageId::known(first, negotiated) {
+            Some(id) => Message::decode_known(id, body),
+            None => Message::Unknown {
                 id: first,
                 payload: &body[1..],
-            };
-        };
-        // Validated: the body holds the fixed fields.
+            },
+        }
+    }
+
+    /// The body of a known id, its length checked ([`check_len`]).
+    #[inline(always)]
+    fn decode_known(id: MessageId, body: &'a [u8]) -> Self {
+        // Checked: the body holds the fixed fields.
         let (mut fields, payload) = (&body[1..id.fixed_len()], &body[id.fixed_len()..]);
         match id {
             MessageId::Choke => Message::Choke,
@@ -354,6 +359,23 @@ impl<'a> Message<&'a [u8]> {
             },
         }
     }
+}
+
+/// Checks a body's length (id byte included) against its id's rule.
+#[inline]
+fn check_len(id: MessageId, body: &[u8]) -> Result<(), DecodeError> {
+    // Frames are bounded by the decoder's maximum, far below u32::MAX.
+    let received = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    let rule = id.body_len();
+    if rule.admits(received) {
+        return Ok(());
+    }
+    Err(DecodeError::BadLength {
+        id: id as u8,
+        name: id.name(),
+        expected: rule,
+        received,
+    })
 }
 
 impl<P: AsRef<[u8]>> Message<P> {

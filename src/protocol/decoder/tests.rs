@@ -53,15 +53,39 @@ unsafe impl GlobalAlloc for CountMoves {
 #[global_allocator]
 static ALLOCATOR: CountMoves = CountMoves;
 
-/// `dec.decode(input, pos)`, with the bytes it moves counted in [`moved`].
+thread_local! {
+    /// [`decode`] tries [`Decoder::decode_whole`] first, as the batch
+    /// receiver does.
+    static WHOLE_FIRST: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `dec.decode(input, pos)`, with the bytes it moves counted in [`moved`];
+/// with [`WHOLE_FIRST`], after `dec.decode_whole(input, pos)`.
 fn decode<'a>(
     dec: &'a mut Decoder,
     input: &'a [u8],
     pos: &mut usize,
 ) -> Result<Option<Frame<'a>>, DecodeError> {
+    if WHOLE_FIRST.get() {
+        if let Some((m, at)) = dec.decode_whole(input, pos) {
+            let (kind, origin) = (FrameKind::Message(m), Origin::Input(at));
+            return Ok(Some(Frame { kind, origin }));
+        }
+    }
     DECODING.set(true);
     let result = dec.decode(input, pos);
     DECODING.set(false);
+    result
+}
+
+/// `decode_all` with [`WHOLE_FIRST`] set.
+fn decode_all_whole_first(
+    dec: &mut Decoder,
+    chunks: &[&[u8]],
+) -> (Vec<Owned>, Option<DecodeError>) {
+    WHOLE_FIRST.set(true);
+    let result = decode_all(dec, chunks);
+    WHOLE_FIRST.set(false);
     result
 }
 
@@ -279,7 +303,7 @@ fn messages_of(dec: &mut Decoder, chunks: &[&[u8]]) -> Result<Vec<Message<Vec<u8
     let mut messages = Vec::new();
     for chunk in chunks {
         let mut pos = 0;
-        while let Some(frame) = dec.decode(chunk, &mut pos)? {
+        while let Some(frame) = decode(dec, chunk, &mut pos)? {
             match frame.kind {
                 FrameKind::Message(m) => messages.push(m.map(<[u8]>::to_vec)),
                 FrameKind::Handshake(_) => {}
@@ -678,6 +702,10 @@ proptest! {
         split.set_split_pieces(true);
         prop_assert_eq!(&decode_all(&mut split, &cut(&bytes, &cuts)), &whole);
         prop_assert!(split.buffered_len() <= HANDSHAKE_LEN.max(max as usize));
+        // The fast path for frames inside an input reads them the same.
+        let mut whole_first = Decoder::new(max);
+        whole_first.set_split_pieces(true);
+        prop_assert_eq!(&decode_all_whole_first(&mut whole_first, &cut(&bytes, &cuts)), &whole);
         prop_assert!(copied <= bytes.len());
         if let Some(err) = whole.1 {
             // Spent: the same error for any later input, nothing held.
@@ -706,7 +734,14 @@ proptest! {
             // Ours as the peer's: a fast message the peer did not announce
             // is an error (tested above), not a message decoded as encoded.
             dec.set_fast(hs.extensions().fast);
-            let (frames, err) = decode_all(&mut dec, &cut(&bytes, &cuts));
+            let chunks = cut(&bytes, &cuts);
+            let (frames, err) = decode_all(&mut dec, &chunks);
+            prop_assert_eq!(err, None);
+            prop_assert_eq!(&frames, &expected);
+        }
+        for mut dec in decoders() {
+            dec.set_fast(hs.extensions().fast);
+            let (frames, err) = decode_all_whole_first(&mut dec, &cut(&bytes, &cuts));
             prop_assert_eq!(err, None);
             prop_assert_eq!(&frames, &expected);
         }
@@ -730,13 +765,15 @@ fn a_fast_message_the_peer_did_not_announce_is_an_error() {
         Handshake::new([1; 20], [2; 20], true).encode(&mut bytes);
         Message::<&[u8]>::Interested.encode(&mut bytes);
         m.encode(&mut bytes);
-        for split in [false, true] {
+        for (split, whole_first) in [(false, false), (true, false), (true, true)] {
             for cut in 0..=bytes.len() {
                 let mut dec = Decoder::default();
                 dec.set_split_pieces(split);
                 dec.set_fast(true);
                 let (a, b) = bytes.split_at(cut);
+                WHOLE_FIRST.set(whole_first);
                 let err = messages_of(&mut dec, &[a, b]).unwrap_err();
+                WHOLE_FIRST.set(false);
                 assert_eq!(
                     err.code(),
                     "ERR_PEER_WIRE_FAST_NOT_NEGOTIATED",
