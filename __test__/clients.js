@@ -72,8 +72,9 @@ function start (t, name, command, args, ready, { timeout = 30000, cwd } = {}) {
 // aria2 seeding `torrentFile` from `dir` (the data in place, checked with
 // -V) on a port of its own: resolves with { port, output }. With `leech`,
 // it downloads into `dir` instead, from whoever connects to its port, and
-// exits once it has everything (--seed-time=0).
-async function startAria2 (t, torrentFile, dir, { uploadLimit, leech = false } = {}) {
+// exits once it has everything (--seed-time=0). With `forceEncryption`, it
+// speaks MSE/PE with RC4 only, both ways (--bt-force-encryption=true).
+async function startAria2 (t, torrentFile, dir, { uploadLimit, leech = false, forceEncryption = false } = {}) {
   const v = version('aria2c')
   const port = await freePort()
   const args = [
@@ -84,6 +85,7 @@ async function startAria2 (t, torrentFile, dir, { uploadLimit, leech = false } =
     '--no-conf=true', '--bt-save-metadata=false', '--auto-save-interval=0', '--save-session-interval=0',
     ...(leech ? ['--seed-time=0'] : ['--seed-ratio=0.0', '-V']),
     ...(uploadLimit ? [`--max-upload-limit=${uploadLimit}`] : []),
+    ...(forceEncryption ? ['--bt-force-encryption=true'] : []),
     torrentFile
   ]
   const aria2 = start(t, 'aria2', 'aria2c', args, new RegExp(`listening on TCP port ${port}`))
@@ -93,11 +95,13 @@ async function startAria2 (t, torrentFile, dir, { uploadLimit, leech = false } =
 
 // Transmission (transmission-cli) seeding `torrentFile` from `dir`: a
 // config folder of its own whose settings.json keeps it on 127.0.0.1 with
-// DHT, PEX, LPD, uTP and port mapping off, plaintext preferred. Resolves
-// with { port, output } once it seeds (after verifying the data). With
-// `leech`, `dir` is empty: it resolves once the torrent is verified (nothing
-// there) and started, Transmission waiting on its port for a peer.
-async function startTransmission (t, torrentFile, dir, configDir, { leech = false } = {}) {
+// DHT, PEX, LPD, uTP and port mapping off, plaintext preferred (or, with
+// `requireEncryption`, MSE/PE with RC4 required: settings.json `encryption`
+// 2). Resolves with { port, output } once it seeds (after verifying the
+// data). With `leech`, `dir` is empty: it resolves once the torrent is
+// verified (nothing there) and started, Transmission waiting on its port for
+// a peer.
+async function startTransmission (t, torrentFile, dir, configDir, { leech = false, requireEncryption = false } = {}) {
   const v = version('transmission-cli')
   const port = await freePort()
   fs.mkdirSync(configDir, { recursive: true })
@@ -111,7 +115,7 @@ async function startTransmission (t, torrentFile, dir, configDir, { leech = fals
     'port-forwarding-enabled': false,
     'rpc-enabled': false,
     'blocklist-enabled': false,
-    encryption: 0, // prefer plaintext
+    encryption: requireEncryption ? 2 : 0, // 0: prefer plaintext, 2: require encryption
     'peer-port': port,
     'peer-port-random-on-start': false,
     'ratio-limit-enabled': false,
