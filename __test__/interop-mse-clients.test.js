@@ -1,15 +1,16 @@
 'use strict'
 
-// Encryption (MSE/PE) against aria2 and Transmission, each made to require
-// RC4 (aria2 --bt-force-encryption=true; Transmission settings.json
-// `encryption` 2), in both directions: as a seed (our wire, and `fetch`,
-// dial it) and as a leecher (neither dials a given peer: `seed --peer`
-// dials its port, and it answers as the MSE responder). Every download is
+// Encryption (MSE/PE) against aria2, Transmission and rtorrent, each made to
+// require RC4 (aria2 --bt-force-encryption=true; Transmission settings.json
+// `encryption` 2; rtorrent protocol.encryption require,require_RC4), in
+// both directions: as a seed (our wire, and `fetch`, dial it) and as a
+// leecher (none is told to dial us: `seed --peer` dials its port, and it
+// answers as the MSE responder). Every download is
 // SHA-1 checked; RC4 is read from `wire.encryption` or from the command's
 // ", encrypted (MSE, RC4)"; that the client really requires encryption is
 // shown by a plaintext attempt it refuses. All on 127.0.0.1 with DHT, PEX,
 // local discovery and trackers off (./clients.js); a test skips, saying
-// why, only when its client is not installed (.ci/run installs both).
+// why, only when its client is not installed (.ci/run installs them).
 
 const test = require('node:test')
 const assert = require('node:assert')
@@ -19,14 +20,18 @@ const os = require('os')
 const path = require('path')
 const pwp = require('..')
 const { createTorrent, payload, sha1, within } = require('./libtorrent')
-const { missing, startAria2, startTransmission } = require('./clients')
+const { missing, startAria2, startTransmission, startRtorrent } = require('./clients')
 const { run, startSeed, fileReaches } = require('./command')
 
 const BLOCK = 16384
 const PIECE = 32768
 const PEER_ID = Buffer.from('-PW0100-interopmsec1')
-const ARIA2_ID = /\(A2-1-36-[^)]*\)/
-const TRANSMISSION_ID = /\(-TR3000-\)/
+// each client: its command, and its peer id as the command prints it
+const CLIENTS = {
+  aria2: { command: 'aria2c', id: /\(A2-1-36-[^)]*\)/ },
+  Transmission: { command: 'transmission-cli', id: /\(-TR3000-\)/ },
+  rtorrent: { command: 'rtorrent', id: /\(-lt0D80-\)/ } // libtorrent (rakshasa) 0.13.8
+}
 
 // A v1 torrent (aria2 1.36 and Transmission 3 know no v2) of `size` bytes
 // as NAME in dir/src, with an empty dir/dst for a leecher.
@@ -51,10 +56,13 @@ function fetch (torrent, port, out, args, timeout) {
   return run(['fetch', torrent, '--peer', `127.0.0.1:${port}`, '--out', out, ...args], { timeout })
 }
 
+// `client` requiring RC4, seeding from `dir` (or with `leech`, downloading
+// into it).
 function startClient (t, client, torrent, dir, { leech = false } = {}) {
-  return client === 'aria2'
-    ? startAria2(t, torrent, dir, { leech, forceEncryption: true })
-    : startTransmission(t, torrent, dir, path.join(dir, '..', `tr-config-${leech ? 'leech' : 'seed'}`), { leech, requireEncryption: true })
+  const workDir = path.join(dir, '..', `${client}-${leech ? 'leech' : 'seed'}`)
+  if (client === 'aria2') return startAria2(t, torrent, dir, { leech, forceEncryption: true })
+  if (client === 'Transmission') return startTransmission(t, torrent, dir, workDir, { leech, requireEncryption: true })
+  return startRtorrent(t, torrent, dir, workDir, { leech, requireEncryption: true })
 }
 
 test('our wire (\'require\') downloads from an aria2 seed with --bt-force-encryption: RC4, every piece SHA-1 checked', { timeout: 60000 }, async (t) => {
@@ -108,17 +116,18 @@ test('our wire (\'require\') downloads from an aria2 seed with --bt-force-encryp
 
 // Transmission unchokes a new peer some seconds after it connects (~7-12 s
 // here): its fetch has a long deadline.
-for (const client of ['aria2', 'Transmission']) {
+for (const client of Object.keys(CLIENTS)) {
   test(`fetch from ${client} seeding with encryption required: --encryption off is refused; require and prefer get RC4, SHA-1 checked`, { timeout: 240000 }, async (t) => {
-    const why = missing(client === 'aria2' ? 'aria2c' : 'transmission-cli')
+    const why = missing(CLIENTS[client].command)
     if (why) return t.skip(why)
-    const { dir, data, meta, torrent, src } = setup(t, 'seeded.bin', 600001, client === 'aria2' ? 302 : 303)
+    const { dir, data, meta, torrent, src } = setup(t, 'seeded.bin', 600001, 302 + Object.keys(CLIENTS).indexOf(client))
     const seeder = await startClient(t, client, torrent, src)
-    const id = client === 'aria2' ? ARIA2_ID : TRANSMISSION_ID
+    const { id } = CLIENTS[client]
 
     const plain = await fetch(torrent, seeder.port, path.join(dir, 'off'), ['--encryption', 'off', '--timeout', '5'], 60000)
     assert.strictEqual(plain.code, 1, plain.stdout + plain.stderr + seeder.output())
-    assert.match(plain.stderr, /closed the connection before its handshake/)
+    // aria2 and Transmission close the connection; rtorrent resets it
+    assert.match(plain.stderr, /closed the connection before its handshake|connection to peer 127\.0\.0\.1:\d+ failed: read ECONNRESET/)
     assert.notStrictEqual(sha1Of(path.join(dir, 'off', 'seeded.bin')), sha1(data))
 
     for (const policy of ['require', 'prefer']) {
@@ -133,13 +142,13 @@ for (const client of ['aria2', 'Transmission']) {
 
 // Transmission requests some seconds after we connect (~15 s here): the file
 // has a long deadline.
-for (const client of ['aria2', 'Transmission']) {
+for (const client of Object.keys(CLIENTS)) {
   test(`seed --peer to ${client} leeching with encryption required: --encryption off is refused; require is RC4, its file SHA-1 checked`, { timeout: 240000 }, async (t) => {
-    const why = missing(client === 'aria2' ? 'aria2c' : 'transmission-cli')
+    const why = missing(CLIENTS[client].command)
     if (why) return t.skip(why)
-    const { data, torrent, src, dst } = setup(t, 'leeched.bin', 600001, client === 'aria2' ? 304 : 305)
+    const { data, torrent, src, dst } = setup(t, 'leeched.bin', 600001, 305 + Object.keys(CLIENTS).indexOf(client))
     const leecher = await startClient(t, client, torrent, dst, { leech: true })
-    const id = client === 'aria2' ? ARIA2_ID : TRANSMISSION_ID
+    const { id } = CLIENTS[client]
     const where = `127\\.0\\.0\\.1:${leecher.port}`
 
     const plain = startSeed(t, [torrent, src, '--peer', `127.0.0.1:${leecher.port}`, '--encryption', 'off'])
