@@ -7,8 +7,6 @@
 
 const test = require('node:test')
 const assert = require('node:assert')
-const { spawn } = require('child_process')
-const crypto = require('crypto')
 const fs = require('fs')
 const net = require('net')
 const os = require('os')
@@ -17,64 +15,14 @@ const bencode = require('bencode')
 const pwp = require('..')
 const { createTorrent, startPeer, payload, sha1 } = require('./libtorrent')
 const { missing, startAria2, startTransmission } = require('./clients')
+const { run, startSeed, makeTorrent, fileReaches } = require('./command')
 
-const CLI = path.join(__dirname, '..', 'bin', 'peer-wire-native.js')
 const PEER_ID = Buffer.from('-PW0100-clitest00001')
 
 function tmpdir (t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-cli-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   return dir
-}
-
-// Runs the command to its end; rejects if it runs longer than `timeout`.
-function run (args, { timeout = 20000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`peer-wire-native ${args.join(' ')} ran over ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, timeout)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-// Starts `seed` and resolves with its port once it listens; killed after the
-// test (or when this process exits first).
-function startSeed (t, args, { timeout = 20000 } = {}) {
-  const child = spawn(process.execPath, [CLI, 'seed', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const kill = () => child.kill('SIGKILL')
-  process.once('exit', kill)
-  t.after(() => {
-    kill()
-    process.removeListener('exit', kill)
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stderr.on('data', (d) => { stderr += d })
-  const port = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`seed did not listen within ${timeout} ms\n${stdout}${stderr}`)), timeout)
-    child.stdout.on('data', (d) => {
-      stdout += d
-      const m = /seeding on 127\.0\.0\.1:(\d+)/.exec(stdout)
-      if (m) {
-        clearTimeout(timer)
-        resolve(Number(m[1]))
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`seed exited with ${code} before listening\n${stdout}${stderr}`))
-    })
-  })
-  return { child, port, output: () => stdout + stderr }
 }
 
 // One clear line on stderr, no stack trace.
@@ -85,27 +33,6 @@ function assertOneLineError (result, pattern) {
   assert.match(lines[0], /^peer-wire-native: /)
   assert.match(lines[0], pattern)
   assert.doesNotMatch(result.stderr, /\n\s+at /)
-}
-
-// A torrent built here (so these tests do not depend on the command's own
-// torrent code): files is [{ path: [...], data }]; one file without a
-// path is a single-file torrent.
-function makeTorrent (name, files, pieceLength = 32768) {
-  const all = Buffer.concat(files.map((f) => f.data))
-  const pieces = []
-  for (let at = 0; at < all.length; at += pieceLength) {
-    pieces.push(crypto.createHash('sha1').update(all.subarray(at, at + pieceLength)).digest())
-  }
-  const info = { name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) }
-  if (files.length === 1 && !files[0].path) info.length = all.length
-  else info.files = files.map((f) => ({ length: f.data.length, path: f.path }))
-  return {
-    file: bencode.encode({ info }),
-    infoHash: crypto.createHash('sha1').update(bencode.encode(info)).digest(),
-    data: all,
-    pieceLength,
-    pieceCount: pieces.length
-  }
 }
 
 function writeFiles (root, files) {
@@ -645,25 +572,6 @@ test('seed --peer: dials each peer, handshakes first, serves it as one that conn
   assert.strictEqual(r.code, 0, r.stderr + output)
   assert.ok(fs.readFileSync(path.join(dir, 'out', 'dial.bin')).equals(data))
 })
-
-// Resolves once `file` exists with the SHA-1 `digest` (polled: a client
-// writes its download in place, or under another name until complete);
-// rejects after `timeout` ms with what `output()` says.
-function fileReaches (file, digest, { timeout, output }) {
-  const start = Date.now()
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      let now = null
-      try { now = sha1(fs.readFileSync(file)) } catch (err) {}
-      if (now === digest) return resolve(Date.now() - start)
-      if (Date.now() - start > timeout) {
-        return reject(new Error(`${file} did not reach SHA-1 ${digest} within ${timeout} ms (now ${now})\n${output()}`))
-      }
-      setTimeout(poll, 250)
-    }
-    poll()
-  })
-}
 
 // Transmission and aria2 never dial a given peer, but a leecher accepts a
 // connection: `seed --peer` dials it and serves it as one that connected.

@@ -19,16 +19,14 @@
 //   bitfield, a rejected request is a failed block asked again elsewhere,
 //   and a choke keeps pending requests (the wire does not fail them).
 // - Encryption (MSE/PE): with 'prefer' or 'require' a peer is dialled with
-//   MSE; with 'prefer', a peer that closes the connection before MSE is
-//   done (one without MSE reads our key as a bad handshake) is dialled
-//   again once, in plaintext, as libtorrent does; with 'require', once more,
-//   encrypted.
+//   MSE; one whose connection ends before MSE is done is dialled again as
+//   ./encryption.js says (in plaintext for 'prefer', encrypted for 'require').
 
 const net = require('net')
-const pwp = require('..')
 const { Failure } = require('./failure')
 const { CLIENT_NAME, peerId, client } = require('./peer-id')
 const { connectError } = require('./connect-error')
+const { dialWire, redial } = require('./encryption')
 
 const BLOCK_LENGTH = 16384
 const MAX_ASKERS = 2 // peers asked for one block in the endgame
@@ -95,7 +93,7 @@ function download ({
     function connect ({ host, port }, plaintext = encryption === 'off', retry = true) {
       const where = `${host}:${port}`
       const socket = net.connect({ host, port })
-      const wire = plaintext ? pwp() : pwp({ encryption, infoHash: torrent.infoHash })
+      const wire = dialWire(encryption, plaintext, torrent.infoHash)
       wire.peerAddress = where
       const peer = {
         where,
@@ -115,10 +113,7 @@ function download ({
         pipeline,
         used: { peer: where, bytes: 0 },
         timer: null,
-        // if the connection ends before MSE is done: 'prefer' dials again in
-        // plaintext; 'require' dials once more, encrypted (a peer may drop
-        // an incoming connection while it is busy, as libtorrent sometimes
-        // does right after it starts seeding)
+        // the next attempt if the connection ends before MSE is done
         redial: redialFor(host, port, plaintext, retry)
       }
       peers.add(peer)
@@ -200,9 +195,8 @@ function download ({
     }
 
     function redialFor (host, port, plaintext, retry) {
-      if (plaintext) return null
-      if (encryption === 'prefer') return { host, port, plaintext: true }
-      return retry ? { host, port, plaintext: false } : null
+      const next = redial(encryption, { plaintext, retry })
+      return next && { host, port, ...next }
     }
 
     // A peer whose connection ended after connecting but before MSE was
@@ -213,7 +207,7 @@ function download ({
       close(peer)
       const i = sent.indexOf(peer.used)
       if (i >= 0) sent.splice(i, 1)
-      connect(peer.redial, peer.redial.plaintext, false)
+      connect(peer.redial, peer.redial.plaintext, peer.redial.retry)
       return true
     }
 

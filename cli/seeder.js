@@ -5,16 +5,19 @@
 // send the full bitfield, unchoke peers that are interested, answer their
 // requests from storage; serve the info dictionary over ut_metadata to peers
 // that have only a magnet link. A dialled peer is served exactly as one that
-// connected: only who sends the handshake first differs. Peers that connect
-// may open with MSE/PE (RC4 selected when offered) or in plaintext; dialled
-// peers are spoken to in plaintext.
+// connected: only who sends the handshake first differs. Encryption (MSE/PE)
+// follows `encryption` (./encryption.js): with 'prefer' a peer that connects
+// may open with MSE (RC4 selected when offered) or in plaintext, and a
+// dialled peer is offered MSE, dialled again in plaintext if it hangs up
+// before MSE is done; with 'require', RC4 only, both ways; with 'off',
+// plaintext only.
 
 const net = require('net')
-const pwp = require('..')
 const { Failure } = require('./failure')
 const { CLIENT_NAME, peerId, client } = require('./peer-id')
 const { extension } = require('./metadata')
 const { connectError } = require('./connect-error')
+const { dialWire, acceptWire, redial } = require('./encryption')
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
@@ -34,22 +37,28 @@ function fullBitfield (pieceCount) {
 }
 
 // Resolves with the listening net.Server once it listens on host:port; then
-// dials each of `dial` ([{ host, port }]) once (no reconnect). onPeer(event)
+// dials each of `dial` ([{ host, port }]) once (no reconnect, but for the
+// encryption redial). onPeer(event)
 // is told of every peer: { type: 'connect' | 'handshake' | 'close', address,
-// client, uploaded, dialled }, and { type: 'failed', address, reason } for a
-// dialled peer that could not be reached, closed before its handshake or
-// answered with another info hash. server.close() also ends every connection.
-async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial = [], onPeer = () => {} }) {
+// client, uploaded, dialled, encryption } ('rc4', 'plaintext' or null, as
+// wire.encryption), and { type: 'failed', address, reason } for a dialled
+// peer that could not be reached, closed before its handshake or answered
+// with another info hash. server.close() also ends every connection.
+async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial = [], encryption = 'prefer', onPeer = () => {} }) {
   const Metadata = await extension(torrent.info)
   const bitfield = fullBitfield(torrent.pieceCount)
   const id = peerId()
   const peers = new Set()
   let stopping = false // server.close(): the connections it ends are not failures
 
-  // One connection, whichever side dialled: `address` is the peer's; a
-  // dialled socket is still connecting (we handshake first once it connects).
-  function serve (socket, address, dialled) {
-    const wire = dialled ? pwp() : pwp({ encryption: 'prefer', infoHashes: [torrent.infoHash] })
+  // One connection, whichever side dialled: `address` is the peer's. For a
+  // peer we dial, `attempt` is { host, port, plaintext, retry }: whom, how
+  // this dial encrypts and whether another may follow (./encryption.js
+  // redial); its socket is still connecting (we handshake first once it
+  // connects).
+  function serve (socket, address, attempt = null) {
+    const dialled = attempt !== null
+    const wire = dialled ? dialWire(encryption, attempt.plaintext, torrent.infoHash) : acceptWire(encryption, torrent.infoHash)
     wire.peerAddress = address
     wire.use(Metadata) // sends our extended handshake (with metadata_size) to peers that support BEP 10
     wire.extendedHandshake.v = CLIENT_NAME
@@ -70,6 +79,8 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     socket.on('close', () => {
       peers.delete(socket)
       wire.destroy()
+      const next = dialled && connected && wire.encryption === null && !stopping && redial(encryption, attempt)
+      if (next) return dialPeer({ ...attempt, ...next }, address)
       if (dialled && connected && !peerClient && !refused && !stopping) {
         onPeer({ type: 'failed', address, reason: `peer ${address} closed the connection before its handshake (does it have this torrent?)` })
       }
@@ -96,7 +107,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
       if (!dialled) wire.handshake(torrent.infoHash, id)
       wire.bitfield(bitfield)
       wire.setKeepAlive(true)
-      onPeer({ type: 'handshake', address, client: peerClient, dialled })
+      onPeer({ type: 'handshake', address, client: peerClient, dialled, encryption: wire.encryption })
     })
     wire.on('interested', () => wire.unchoke())
     wire.on('uninterested', () => wire.choke())
@@ -114,7 +125,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     })
   }
 
-  const server = net.createServer((socket) => serve(socket, `${socket.remoteAddress}:${socket.remotePort}`, false))
+  const server = net.createServer((socket) => serve(socket, `${socket.remoteAddress}:${socket.remotePort}`))
 
   const close = server.close.bind(server)
   server.close = (callback) => {
@@ -132,9 +143,12 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     })
     server.listen(port, host, resolve)
   })
+  function dialPeer (attempt, address) {
+    serve(net.connect(attempt.port, attempt.host), address, attempt)
+  }
   for (const peer of dial) {
     const address = peer.host.includes(':') ? `[${peer.host}]:${peer.port}` : `${peer.host}:${peer.port}`
-    serve(net.connect(peer.port, peer.host), address, true)
+    dialPeer({ host: peer.host, port: peer.port, plaintext: false, retry: true }, address)
   }
   return server
 }

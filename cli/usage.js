@@ -4,6 +4,7 @@
 // is a usage error (exit code 2), its message followed by the usage text.
 
 const { Failure } = require('./failure')
+const { POLICIES } = require('./encryption')
 
 const USAGE = `usage:
   peer-wire-native demo [--size MIB] [--piece-length KIB] [--seed N]
@@ -15,10 +16,13 @@ const USAGE = `usage:
       --encryption: MSE/PE to each peer (default prefer: a peer that refuses it
       is dialled again in plaintext; require: RC4 only)
   peer-wire-native seed <file.torrent> <path> [--port N] [--host HOST] [--no-check] [--peer HOST:PORT ...]
+                        [--encryption prefer|require|off]
       serve a torrent's data (the file or folder itself, or the folder holding it),
       and its metadata to magnet links, to every peer that connects (default: 127.0.0.1:6881),
-      encrypted (MSE/PE) or not, as the peer opens, and to each --peer, dialled once
-      in plaintext (a leecher that only listens: Transmission, aria2)`
+      and to each --peer, dialled once (a leecher that only listens: Transmission, aria2);
+      --encryption: MSE/PE (default prefer: a peer that connects may open with it or
+      in plaintext, a --peer that refuses it is dialled again in plaintext;
+      require: RC4 only, both ways)`
 
 function usage (message) {
   return new Failure(`${message}\n${USAGE}`, 2)
@@ -30,10 +34,15 @@ function integer (value, name, min, max) {
   return n
 }
 
+function encryptionPolicy (value) {
+  if (!POLICIES.includes(value)) throw usage(`--encryption must be off, prefer or require, got ${JSON.stringify(value)}`)
+  return value
+}
+
 function hostPort (value) {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) || /^([^:]+):(\d+)$/.exec(value || '')
   if (!m) throw usage(`--peer must be HOST:PORT, got ${JSON.stringify(value)}`)
   return { host: m[1], port: integer(m[2], 'the peer port', 1, 65535) }
 }
 
-module.exports = { USAGE, usage, integer, hostPort }
+module.exports = { USAGE, usage, integer, hostPort, encryptionPolicy }

@@ -14,7 +14,8 @@ const { isMagnet, parseMagnet } = require('../magnet')
 const { fetchMetadata } = require('../metadata')
 const { FileStorage } = require('../storage')
 const { download } = require('../downloader')
-const { usage, integer, hostPort } = require('../usage')
+const { usage, integer, hostPort, encryptionPolicy } = require('../usage')
+const { describeEncryption } = require('../encryption')
 const { log, progress, describe } = require('../output')
 const { mib } = require('../units')
 
@@ -34,8 +35,7 @@ async function fetch (args) {
   if (!values.peer || values.peer.length === 0) throw usage('fetch needs --peer HOST:PORT')
   const peers = values.peer.map(hostPort)
   const timeout = integer(values.timeout ?? 10, '--timeout (seconds)', 1, 3600)
-  const encryption = values.encryption ?? 'prefer'
-  if (!['off', 'prefer', 'require'].includes(encryption)) throw usage(`--encryption must be off, prefer or require, got ${JSON.stringify(encryption)}`)
+  const encryption = encryptionPolicy(values.encryption ?? 'prefer')
   const out = path.resolve(values.out ?? '.')
 
   let torrent
@@ -72,7 +72,7 @@ async function fetch (args) {
       connectTimeout: timeout * 1000,
       stallTimeout: 6 * timeout * 1000,
       encryption,
-      onHandshake: ({ peer, client, encryption }) => log(`connected to ${peer} (${client})${encryption === 'rc4' ? ', encrypted (MSE, RC4)' : ''}`),
+      onHandshake: ({ peer, client, encryption }) => log(`connected to ${peer} (${client})${describeEncryption(encryption)}`),
       onPeerFailed: ({ reason }) => { if (peers.length > 1) log(`dropped: ${reason}`) },
       onProgress: ({ bytes, peers }) => bar.update(bytes, { peers })
     })

@@ -10,7 +10,8 @@ const { Failure } = require('../failure')
 const { readTorrent } = require('../torrent')
 const { FileStorage } = require('../storage')
 const { seed, verifyStorage } = require('../seeder')
-const { usage, integer, hostPort } = require('../usage')
+const { usage, integer, hostPort, encryptionPolicy } = require('../usage')
+const { describeEncryption } = require('../encryption')
 const { log, progress, describe } = require('../output')
 const { mib } = require('../units')
 
@@ -39,13 +40,15 @@ async function seedCommand (args) {
       port: { type: 'string' },
       host: { type: 'string' },
       peer: { type: 'string', multiple: true },
-      'no-check': { type: 'boolean' }
+      'no-check': { type: 'boolean' },
+      encryption: { type: 'string' }
     }
   })
   if (positionals.length !== 2) throw usage('seed takes a .torrent file and the path of its data')
   const port = integer(values.port ?? 6881, '--port', 0, 65535)
   const host = values.host ?? '127.0.0.1'
   const dial = (values.peer ?? []).map(hostPort)
+  const encryption = encryptionPolicy(values.encryption ?? 'prefer')
   const torrent = readTorrent(positionals[0])
   log(describe(torrent))
   const storage = new FileStorage(torrent, locator(torrent, path.resolve(positionals[1])))
@@ -68,8 +71,11 @@ async function seedCommand (args) {
     host,
     port,
     dial,
-    onPeer: ({ type, address, client, uploaded, dialled, reason }) => {
-      if (type === 'handshake') log(dialled ? `connected to peer ${address} (${client})` : `peer ${address} (${client}) connected`)
+    encryption,
+    onPeer: ({ type, address, client, uploaded, dialled, reason, encryption }) => {
+      if (type === 'handshake') {
+        log((dialled ? `connected to peer ${address} (${client})` : `peer ${address} (${client}) connected`) + describeEncryption(encryption))
+      }
       if (type === 'close' && client) log(`peer ${address} (${client}) left; sent ${mib(uploaded)} MiB`)
       if (type === 'failed') log(reason)
     }
