@@ -2,10 +2,11 @@
 
 // Serves a complete torrent to every peer that connects, and to the peers it
 // is told to dial, on peer-wire-native's public API: exchange handshakes,
-// send the full bitfield, unchoke peers that are interested, answer their
-// requests from storage; serve the info dictionary over ut_metadata to peers
-// that have only a magnet link. A dialled peer is served exactly as one that
-// connected: only who sends the handshake first differs. Encryption (MSE/PE)
+// send the full bitfield (have_all to a peer that speaks BEP 6), unchoke
+// peers that are interested, answer their requests from storage; serve the
+// info dictionary over ut_metadata to peers that have only a magnet link. A
+// dialled peer is served exactly as one that connected: only who sends the
+// handshake first differs. Encryption (MSE/PE)
 // follows `encryption` (./encryption.js): with 'prefer' a peer that connects
 // may open with MSE (RC4 selected when offered) or in plaintext, and a
 // dialled peer is offered MSE, dialled again in plaintext if it hangs up
@@ -18,6 +19,8 @@ const { CLIENT_NAME, peerId, client } = require('./peer-id')
 const { extension } = require('./metadata')
 const { connectError } = require('./connect-error')
 const { dialWire, acceptWire, redial } = require('./encryption')
+
+const FAST = { fast: true } // BEP 6, used with the peers that offer it
 
 // Checks every piece of `storage` against the torrent's hashes.
 function verifyStorage (torrent, storage, onProgress = () => {}) {
@@ -71,7 +74,7 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
     socket.on('connect', () => {
       connected = true
       onPeer({ type: 'connect', address, dialled })
-      wire.handshake(torrent.infoHash, id)
+      wire.handshake(torrent.infoHash, id, FAST)
     })
     socket.on('error', (err) => {
       if (!connected) onPeer({ type: 'failed', address, reason: connectError(err, address) })
@@ -104,8 +107,11 @@ async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial =
         return socket.destroy()
       }
       peerClient = client(peer)
-      if (!dialled) wire.handshake(torrent.infoHash, id)
-      wire.bitfield(bitfield)
+      if (!dialled) wire.handshake(torrent.infoHash, id, FAST)
+      // BEP 6: a fast peer's first message is have_all (our extended
+      // handshake follows it)
+      if (wire.hasFast) wire.haveAll()
+      else wire.bitfield(bitfield)
       wire.setKeepAlive(true)
       onPeer({ type: 'handshake', address, client: peerClient, dialled, encryption: wire.encryption })
     })
