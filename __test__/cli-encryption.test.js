@@ -15,7 +15,7 @@ const net = require('net')
 const os = require('os')
 const path = require('path')
 const pwp = require('..')
-const { payload, sha1 } = require('./libtorrent')
+const { payload, sha1, createTorrent, startPeer } = require('./libtorrent')
 const { run, startSeed, makeTorrent } = require('./command')
 
 const PEER_ID = Buffer.from('-PW0100-clicrypt0001')
@@ -161,4 +161,22 @@ test('seed --encryption require refuses a plain BitTorrent handshake; a bad --en
   const bad = await run(['seed', 'x.torrent', 'x', '--encryption', 'rc4'])
   assert.strictEqual(bad.code, 2)
   assert.match(bad.stderr, /--encryption must be off, prefer or require/)
+})
+
+test('fetch a magnet link --encryption require from a libtorrent seed with encryption forced: the metadata and the files over RC4', async (t) => {
+  const dir = tmpdir(t)
+  const data = payload(600007, 206)
+  fs.mkdirSync(path.join(dir, 'src'))
+  fs.writeFileSync(path.join(dir, 'src', 'sealed.bin'), data)
+  const meta = createTorrent(path.join(dir, 'src', 'sealed.bin'), path.join(dir, 'sealed.torrent'), { pieceLength: 32768 })
+  const seed = startPeer(t, ['seed', path.join(dir, 'sealed.torrent'), path.join(dir, 'src')], { encryption: 'forced' })
+  const { port } = await seed.waitFor('listening')
+  await seed.waitFor('seeding')
+
+  const r = await run(['fetch', `magnet:?xt=urn:btih:${meta.info_hash}`, '--peer', `127.0.0.1:${port}`, '--out', path.join(dir, 'out'),
+    '--encryption', 'require'], { timeout: 60000 })
+  assert.strictEqual(r.code, 0, r.stdout + r.stderr + seed.output())
+  assert.match(r.stdout, /metadata: \d+ bytes from 127\.0\.0\.1:\d+, SHA-1 matches the info hash/)
+  assert.match(r.stdout, /connected to 127\.0\.0\.1:\d+ \(-LT20[^)]*\), encrypted \(MSE, RC4\)\n/)
+  assert.strictEqual(sha1(fs.readFileSync(path.join(dir, 'out', 'sealed.bin'))), sha1(data))
 })

@@ -14,11 +14,11 @@
 
 const crypto = require('crypto')
 const net = require('net')
-const pwp = require('..')
 const { Failure } = require('./failure')
 const { scan, wellFormed } = require('./bencode-check')
 const { CLIENT_NAME, peerId } = require('./peer-id')
 const { connectError } = require('./connect-error')
+const { dialWire, redial } = require('./encryption')
 
 const MAX_METADATA_SIZE = 4 * 1024 * 1024
 
@@ -62,14 +62,16 @@ function sha1 (data) {
 
 // Fetches the info dictionary from one peer: resolves with its bytes
 // (SHA-1 checked against `infoHash`), rejects with a Failure. `stop` is
-// given a function that ends the attempt (it then never settles).
-async function fetchFrom ({ infoHash, host, port, timeout, stop = () => {} }) {
+// given a function that ends the attempt (it then never settles). The
+// connection follows `encryption` (./encryption.js), redialled as the
+// download's are when the peer hangs up before MSE is done.
+async function fetchFrom ({ infoHash, host, port, timeout, encryption = 'off', stop = () => {} }) {
   const Extension = await extension()
   const where = `${host}:${port}`
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port })
-    const wire = pwp()
     let done = false
+    let socket = null
+    let wire = null
     const timer = setTimeout(() => finish(new Failure(`peer ${where} sent no metadata within ${timeout / 1000} s`)), timeout)
     function finish (err, value) {
       if (done) return
@@ -86,37 +88,51 @@ async function fetchFrom ({ infoHash, host, port, timeout, stop = () => {} }) {
       wire.destroy()
       socket.destroy()
     })
-    socket.on('error', (err) => finish(new Failure(wire.peerId ? `connection to peer ${where} failed: ${err.message}` : connectError(err, where))))
-    socket.on('close', () => finish(new Failure(`peer ${where} closed the connection before sending the metadata`)))
-    wire.on('error', (err) => finish(new Failure(`peer ${where} broke the protocol: ${err.message}`)))
-    socket.pipe(wire).pipe(socket)
-    wire.use(Extension)
-    wire.extendedHandshake.v = CLIENT_NAME
-    wire.ut_metadata.on('warning', (err) => finish(new Failure(`peer ${where} cannot send the metadata: ${err.message}`)))
-    wire.ut_metadata.on('metadata', () => {
-      const info = Buffer.from(wire.ut_metadata.metadata)
-      if (!sha1(info).equals(infoHash)) return finish(new Failure(`peer ${where} sent metadata of another info hash`))
-      finish(null, info)
-    })
-    wire.on('handshake', (peerInfoHash, id, extensions) => {
-      if (!Buffer.from(peerInfoHash).equals(infoHash)) return finish(new Failure(`wrong info hash: peer ${where} answered with ${Buffer.from(peerInfoHash).toString('hex')}`))
-      if (!extensions.extended) return finish(new Failure(`peer ${where} does not speak the extension protocol (BEP 10): it cannot send metadata`))
-      wire.ut_metadata.fetch()
-    })
-    socket.on('connect', () => wire.handshake(infoHash, peerId()))
+    function dial (attempt) {
+      socket = net.connect({ host, port })
+      wire = dialWire(encryption, attempt.plaintext, infoHash)
+      const [s, w] = [socket, wire]
+      let connected = false
+      s.on('error', (err) => finish(new Failure(w.peerId ? `connection to peer ${where} failed: ${err.message}` : connectError(err, where))))
+      s.on('close', () => {
+        const next = !done && connected && w.encryption === null && redial(encryption, attempt)
+        if (next) return dial(next)
+        finish(new Failure(`peer ${where} closed the connection before sending the metadata`))
+      })
+      w.on('error', (err) => finish(new Failure(`peer ${where} broke the protocol: ${err.message}`)))
+      s.pipe(w).pipe(s)
+      w.use(Extension)
+      w.extendedHandshake.v = CLIENT_NAME
+      w.ut_metadata.on('warning', (err) => finish(new Failure(`peer ${where} cannot send the metadata: ${err.message}`)))
+      w.ut_metadata.on('metadata', () => {
+        const info = Buffer.from(w.ut_metadata.metadata)
+        if (!sha1(info).equals(infoHash)) return finish(new Failure(`peer ${where} sent metadata of another info hash`))
+        finish(null, info)
+      })
+      w.on('handshake', (peerInfoHash, id, extensions) => {
+        if (!Buffer.from(peerInfoHash).equals(infoHash)) return finish(new Failure(`wrong info hash: peer ${where} answered with ${Buffer.from(peerInfoHash).toString('hex')}`))
+        if (!extensions.extended) return finish(new Failure(`peer ${where} does not speak the extension protocol (BEP 10): it cannot send metadata`))
+        w.ut_metadata.fetch()
+      })
+      s.on('connect', () => {
+        connected = true
+        w.handshake(infoHash, peerId())
+      })
+    }
+    dial({ plaintext: false, retry: true })
   })
 }
 
 // The info dictionary from the first of `peers` ([{ host, port }]) to send
 // it (the others' connections are then closed); fails only when every peer
 // failed, with each one's reason.
-function fetchMetadata ({ infoHash, peers, timeout = 30000, onPeerFailed = () => {} }) {
+function fetchMetadata ({ infoHash, peers, timeout = 30000, encryption = 'off', onPeerFailed = () => {} }) {
   return new Promise((resolve, reject) => {
     const reasons = []
     const stops = []
     let settled = false
     for (const { host, port } of peers) {
-      fetchFrom({ infoHash, host, port, timeout, stop: (fn) => stops.push(fn) }).then((info) => {
+      fetchFrom({ infoHash, host, port, timeout, encryption, stop: (fn) => stops.push(fn) }).then((info) => {
         if (!settled) {
           settled = true
           for (const stop of stops) stop()

@@ -47,6 +47,7 @@ async function fetch (args) {
       infoHash: magnet.infoHash,
       peers,
       timeout: 3 * timeout * 1000,
+      encryption,
       onPeerFailed: (reason) => log(`metadata: ${reason}`)
     })
     const file = torrentFile(info)
