@@ -12,19 +12,15 @@ const test = require('node:test')
 const assert = require('node:assert')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const pwp = require('..')
 const { payload, sha1, createTorrent, startPeer } = require('./libtorrent')
 const { run, startSeed, makeTorrent } = require('./command')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const PEER_ID = Buffer.from('-PW0100-clicrypt0001')
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-cli-mse-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-cli-mse-')
 
 // A torrent of `size` bytes written to dir/NAME and dir/NAME.torrent.
 function torrentIn (dir, name, size, seed) {

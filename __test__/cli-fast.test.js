@@ -9,19 +9,18 @@ const test = require('node:test')
 const assert = require('node:assert')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const pwp = require('..')
 const { payload } = require('./libtorrent')
 const { startSeed, makeTorrent } = require('./command')
+const { tmpdir } = require('./tmpdir')
 
 const PEER_ID = Buffer.from('-PW0100-clifast00001')
 
 // The messages a peer gets from `seed` after the handshakes, in order, and
 // the first block it asks for; with { fast } it asks for fast.
 async function visit (t, fast) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-cli-fast-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tmpdir(t, 'pwn-cli-fast-')
   const torrent = makeTorrent('fast.bin', [{ data: payload(100003, 301) }])
   fs.writeFileSync(path.join(dir, 'fast.bin.torrent'), torrent.file)
   fs.writeFileSync(path.join(dir, 'fast.bin'), torrent.data)

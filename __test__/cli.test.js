@@ -9,21 +9,17 @@ const test = require('node:test')
 const assert = require('node:assert')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
 const { createTorrent, startPeer, payload, sha1 } = require('./libtorrent')
 const { missing, startAria2, startTransmission } = require('./clients')
 const { run, startSeed, makeTorrent, fileReaches } = require('./command')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const PEER_ID = Buffer.from('-PW0100-clitest00001')
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-cli-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-cli-')
 
 // One clear line on stderr, no stack trace.
 function assertOneLineError (result, pattern) {

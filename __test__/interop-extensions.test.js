@@ -9,18 +9,14 @@ const test = require('node:test')
 const assert = require('node:assert')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const pwp = require('..')
 const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const PIECE = 32768
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-interop-ext-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-interop-ext-')
 
 const modules = {
   'ut_metadata 5.0.1 (ES module)': async () => (await import('ut_metadata')).default,

@@ -12,22 +12,18 @@ const { spawn, spawnSync } = require('child_process')
 const crypto = require('crypto')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
 const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
 const PIECE = 32768
 const PEER_ID = Buffer.from('-PW0100-interopfast1')
 const FAST_EVENTS = ['have-all', 'have-none', 'suggest', 'reject', 'allowed-fast']
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-interop-fast-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-interop-fast-')
 
 // Logs the wire's fast events (and choke/unchoke) as [name, ...args].
 function record (wire) {

@@ -9,20 +9,16 @@ const assert = require('node:assert')
 const crypto = require('crypto')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const pwp = require('..')
 const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
 const PIECE = 32768
 const PEER_ID = Buffer.from('-PW0100-interopmse01')
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-interop-mse-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-interop-mse-')
 
 // Asks `wire` for all of `length` bytes once unchoked; resolves with them.
 function downloadAll (wire, length) {

@@ -9,22 +9,18 @@ const test = require('node:test')
 const assert = require('node:assert')
 const fs = require('fs')
 const net = require('net')
-const os = require('os')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
 const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed } = require('./libtorrent')
+const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
 const PIECE = 32768
 const OUR_UT_METADATA = 3 // the id we ask libtorrent to use for ut_metadata messages to us
 const PEER_ID = Buffer.from('-PW0100-interop00001')
 
-function tmpdir (t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pwn-interop-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+const tmpdir = (t) => tmp(t, 'pwn-interop-')
 
 // The first 68 bytes a socket receives, parsed by hand: the peer's handshake
 // as it was on the wire, to check what the wire read from it.
