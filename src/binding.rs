@@ -171,18 +171,23 @@ pub fn receiver_new(max_frame_len: Option<u32>) -> External<Receiver> {
 
 /// Decodes `chunk[from..]` into records in `out` (the bytes of a
 /// `Uint32Array`); returns the gathered bytes a `FLAG_BUFFERED` record
-/// points into.
+/// points into. `fresh`: the first call on this chunk, which on an
+/// encrypted connection decrypts it in place first (all of it, once).
 #[napi(ts_return_type = "Buffer | null")]
 pub fn receiver_receive<'env>(
     env: &'env Env,
     receiver: &mut External<Receiver>,
-    chunk: &[u8],
+    mut chunk: BufferSlice,
     from: u32,
     mut out: BufferSlice,
+    fresh: bool,
 ) -> Result<Option<BufferSlice<'env>>> {
-    receiver
-        .receive(chunk, from, &mut out)
-        .map_err(caller_error)?
+    let got = if fresh {
+        receiver.receive_new(&mut chunk, from, &mut out)
+    } else {
+        receiver.receive(&chunk, from, &mut out)
+    };
+    got.map_err(caller_error)?
         .map(|bytes| BufferSlice::copy_from(env, bytes))
         .transpose()
 }
@@ -291,12 +296,6 @@ pub fn receiver_set_decrypt(
         .map_err(caller_error)?;
     receiver.set_decrypt(rc4);
     Ok(())
-}
-
-/// Decrypts a chunk of the peer's bytes in place (nothing without a cipher).
-#[napi]
-pub fn receiver_decrypt(receiver: &mut External<Receiver>, mut chunk: BufferSlice) {
-    receiver.decrypt(&mut chunk);
 }
 
 /// The established handshake's encrypt stream, for the sender.
