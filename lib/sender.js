@@ -70,28 +70,22 @@ function stagingRegion (size) {
 const SLAB_SIZE = 65536
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabAt = 0
-// With MSE's `encryptor` (lib/mse.js), encrypted in place in the same call.
-function encode (ops, count, inline, inlineBytes, encryptor) {
-  const bytes = count * MAX_OP_LENGTH + inlineBytes
+// With MSE's `encryptor` (lib/mse.js), encrypted in place in the same call,
+// and `tail` (a block the caller owns) copied in after the ops and
+// encrypted with them: the copy RC4 needs anyway, made where the header
+// is, so that the block goes with it as one chunk.
+function encode (ops, count, inline, inlineBytes, encryptor, tail) {
+  const bytes = count * MAX_OP_LENGTH + inlineBytes + (tail === undefined ? 0 : tail.length)
   if (slab.length - slabAt < bytes) {
     slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
     slabAt = 0
   }
   const end = encryptor === null
     ? native.encodeOps(slab, slabAt, ops, count, inline)
-    : native.encodeOpsEncrypted(encryptor, slab, slabAt, ops, count, inline)
+    : native.encodeOpsEncrypted(encryptor, slab, slabAt, ops, count, inline, tail)
   const out = slab.subarray(slabAt, end)
   slabAt = end
   return out
-}
-
-// A payload the caller owns, encrypted into a copy: the caller's buffer is
-// never modified.
-function encrypted (encryptor, payload) {
-  const copy = Buffer.allocUnsafe(payload.length)
-  copy.set(payload)
-  native.encryptorApply(encryptor, copy)
-  return copy
 }
 
 class Sender {
@@ -175,8 +169,11 @@ class Sender {
       return
     }
     this.queue(kind, a, b, payload.length)
+    // Encrypted, the payload goes as a copy (the caller's buffer is never
+    // modified), with the queue; in plaintext, as the caller's buffer.
+    if (this.encryptor !== null) return this.flush(payload)
     this.flush()
-    this.stream.push(this.encryptor === null ? payload : encrypted(this.encryptor, payload))
+    this.stream.push(payload)
   }
 
   // The same, for a payload the caller may reuse at once: a large one is
@@ -185,8 +182,9 @@ class Sender {
     this.send(kind, a, b, payload.length > INLINE_MAX ? Buffer.from(payload) : payload)
   }
 
-  // Pushes the queued ops, encoded (inline payloads copied in), as one chunk.
-  flush () {
+  // Pushes the queued ops, encoded (inline payloads copied in), as one
+  // chunk; encrypted, with `tail` after them (see encode).
+  flush (tail) {
     const n = this.count
     if (n === 0) return
     const used = this.inlineUsed
@@ -200,7 +198,7 @@ class Sender {
     // extended handshake) once, and a kept region would pin its staging
     // slab for the wire's life.
     this.inlineBuf = null
-    this.stream.push(encode(this.ops, n, inline, bytes, this.encryptor))
+    this.stream.push(encode(this.ops, n, inline, bytes, this.encryptor, tail))
   }
 
   // What is queued goes; nothing more is taken.

@@ -314,7 +314,8 @@ pub fn encryptor_apply(encryptor: &mut External<Encryptor>, mut data: BufferSlic
     encryptor.apply(&mut data);
 }
 
-/// `encodeOps`, the bytes written encrypted in place in the same call.
+/// `encodeOps`, then `tail` (a block, not modified) copied after the ops;
+/// all of it encrypted in place in the same call. Returns the end offset.
 #[napi]
 pub fn encode_ops_encrypted(
     encryptor: &mut External<Encryptor>,
@@ -323,8 +324,10 @@ pub fn encode_ops_encrypted(
     ops: &[u32],
     count: u32,
     payloads: Option<&[u8]>,
+    tail: Option<&[u8]>,
 ) -> Result<u32> {
+    let (payloads, tail) = (payloads.unwrap_or_default(), tail.unwrap_or_default());
     encryptor
-        .encode_ops(&mut out, at, ops, count, payloads.unwrap_or_default())
+        .encode_ops(&mut out, at, ops, count, payloads, tail)
         .map_err(caller_error)
 }

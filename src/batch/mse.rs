@@ -124,8 +124,12 @@ impl Encryptor {
         self.0.apply(data);
     }
 
-    /// [`encode_ops`], then encrypts the bytes it wrote, in place, in the
-    /// same call: the encoded ops are the wire's own bytes.
+    /// [`encode_ops`], then `tail` (a block the caller owns, left as it
+    /// is) copied right after what it wrote; then encrypts all of it, in
+    /// place, in the same call: the encoded ops are the wire's own bytes,
+    /// and the copy of the block is what the wire sends with its header, as
+    /// one chunk. Returns the end offset. Nothing is encrypted (and the
+    /// stream does not move) when it does not fit.
     pub fn encode_ops(
         &mut self,
         out: &mut [u8],
@@ -133,10 +137,16 @@ impl Encryptor {
         ops: &[u32],
         count: u32,
         payloads: &[u8],
+        tail: &[u8],
     ) -> Result<u32, BatchError> {
-        let end = encode_ops(out, at, ops, count, payloads)?;
-        self.0.apply(&mut out[at as usize..end as usize]);
-        Ok(end)
+        let end = encode_ops(out, at, ops, count, payloads)? as usize;
+        let tail_end = end + tail.len();
+        if tail_end > out.len() || u32::try_from(tail_end).is_err() {
+            return Err(BatchError::OutputTooSmall);
+        }
+        out[end..tail_end].copy_from_slice(tail);
+        self.0.apply(&mut out[at as usize..tail_end]);
+        Ok(tail_end as u32)
     }
 }
 

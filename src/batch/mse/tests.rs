@@ -63,7 +63,9 @@ fn established_ciphers_carry_a_session_both_ways() {
         0,
     ];
     let mut out = vec![0u8; 200];
-    let end = enc.encode_ops(&mut out, 3, &ops, 2, &payloads).unwrap() as usize;
+    let end = enc
+        .encode_ops(&mut out, 3, &ops, 2, &payloads, &[])
+        .unwrap() as usize;
     let mut wire = out[3..end].to_vec();
     assert_ne!(&wire[1..20], b"BitTorrent protocol");
     let mut records = vec![0u8; (RECORD_HEADER + 4 * RECORD_STRIDE) * 4];
@@ -288,4 +290,47 @@ fn a_bad_record_buffer_leaves_the_chunk_and_the_stream_as_they_were() {
     let mut chunks = [chunk];
     let want = handed_on(&mut Receiver::new(DEFAULT_MAX_FRAME_LEN), &mut [plain], 8);
     assert_eq!(handed_on(&mut rx, &mut chunks, 8), want);
+}
+
+#[test]
+fn a_block_goes_encrypted_right_after_its_header_and_is_left_as_it_is() {
+    let key = b"our key";
+    let block: Vec<u8> = (0..1000u32).map(|n| n as u8).collect();
+    let piece = [MessageId::Piece as u32, 3, 16, block.len() as u32];
+    let have = [MessageId::Have as u32, 9, 0, 0];
+    let ops: Vec<u32> = have.iter().chain(&piece).copied().collect();
+    let mut enc = Encryptor(Rc4::new(key));
+    let mut out = vec![0u8; 1100];
+    let end = enc.encode_ops(&mut out, 5, &ops, 2, &[], &block).unwrap() as usize;
+    assert_eq!(end, 5 + 9 + 13 + block.len());
+    assert_eq!(block, (0..1000u32).map(|n| n as u8).collect::<Vec<_>>());
+    let mut plain = Vec::new();
+    Message::<&[u8]>::Have(9).encode(&mut plain);
+    Message::Piece {
+        piece: 3,
+        offset: 16,
+        block: &block[..],
+    }
+    .encode(&mut plain);
+    let mut sent = out[5..end].to_vec();
+    Rc4::new(key).apply(&mut sent);
+    assert_eq!(sent, plain);
+    // The stream goes on from there.
+    let mut next = vec![0u8; 20];
+    let at = enc.encode_ops(&mut next, 0, &have, 1, &[], &[]).unwrap() as usize;
+    let mut both = Rc4::new(key);
+    both.apply(&mut vec![0u8; plain.len()]);
+    both.apply(&mut next[..at]);
+    assert_eq!(next[..at], plain[..9]);
+
+    // No room for the block: an error, and the stream has not moved.
+    let mut small = vec![0u8; 100];
+    assert_eq!(
+        enc.encode_ops(&mut small, 0, &ops, 2, &[], &block),
+        Err(BatchError::OutputTooSmall)
+    );
+    let mut after = vec![0u8; 20];
+    let at = enc.encode_ops(&mut after, 0, &have, 1, &[], &[]).unwrap() as usize;
+    both.apply(&mut after[..at]);
+    assert_eq!(after[..at], plain[..9]);
 }
