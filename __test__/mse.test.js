@@ -270,6 +270,117 @@ describe('cut anywhere', () => {
   }
 })
 
+// An established RC4 pair whose bytes from a to b the test writes to b
+// itself: resolves with what a sent after both handshakes, as `take()`
+// collects it.
+async function handshaken () {
+  const a = pwp({ encryption: 'require', infoHash: IH })
+  const b = pwp({ encryption: 'require', infoHashes: [IH] })
+  const sent = []
+  let forward = true
+  a.on('data', (chunk) => forward ? b.write(chunk) : sent.push(chunk))
+  b.pipe(a)
+  b.on('handshake', () => b.handshake(IH, ID_B))
+  const both = Promise.all([a, b].map((w) => new Promise((resolve) => w.once('handshake', resolve))))
+  a.handshake(IH, ID_A)
+  await both
+  await new Promise((resolve) => setImmediate(resolve))
+  forward = false
+  const take = async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return Buffer.concat(sent.splice(0))
+  }
+  return { a, b, take }
+}
+
+// What a sends to b in the tests below: haves, then pieces whose blocks
+// run across the chunks they are cut into, then more haves.
+function sendSome (a, blocks) {
+  for (let i = 0; i < 20; i++) a.have(i)
+  for (const [i, block] of blocks.entries()) a.piece(i, 0, block)
+  for (let i = 20; i < 40; i++) a.have(i)
+}
+
+// What b hands on, in order: haves by index, pieces as [index, SHA-1].
+function record (b) {
+  const got = []
+  b.on('have', (i) => got.push(i))
+  b.on('piece', (i, offset, block) => got.push([i, sha1(block)]))
+  return got
+}
+
+function expectedRecord (blocks) {
+  const haves = (from) => Array.from({ length: 20 }, (_, i) => from + i)
+  return [...haves(0), ...blocks.map((block, i) => [i, sha1(block)]), ...haves(20)]
+}
+
+describe('receiving encrypted chunks', () => {
+  const blocks = [crypto.randomBytes(BLOCK), crypto.randomBytes(3000), crypto.randomBytes(BLOCK)]
+
+  test('one native call per incoming chunk, cut anywhere (blocks trickled too)', async () => {
+    const native = require('../lib/native.js')
+    const { a, b, take } = await handshaken()
+    const got = record(b)
+    sendSome(a, blocks)
+    const bytes = await take()
+    const calls = new Map()
+    const saved = {}
+    for (const [name, f] of Object.entries(native)) {
+      if (typeof f !== 'function') continue
+      saved[name] = f
+      native[name] = function (handle) {
+        if (handle === b._receiver.native) calls.set(name, (calls.get(name) || 0) + 1)
+        return f.apply(this, arguments)
+      }
+    }
+    let chunks = 0
+    try {
+      // Cuts of 1 to 1500 bytes: inside messages, inside blocks, between them.
+      for (let at = 0, n = 0; at < bytes.length; n++) {
+        const len = 1 + (n * 397) % 1500
+        b.write(Buffer.from(bytes.subarray(at, at + len)))
+        chunks++
+        at += len
+      }
+    } finally {
+      Object.assign(native, saved)
+    }
+    assert.deepEqual(got, expectedRecord(blocks))
+    assert.deepEqual([...calls], [['receiverReceive', chunks]])
+    a.destroy()
+    b.destroy()
+  })
+
+  test('a receiver paused inside a handler mid-chunk takes up where it stopped: every message once, intact', async () => {
+    for (const cut of [1, 700, 9000, Infinity]) {
+      const { a, b, take } = await handshaken()
+      const got = record(b)
+      // Every few messages a listener pauses the wire mid-chunk (its reader
+      // is behind); it resumes on the next turn.
+      let n = 0
+      const pauseSometimes = () => {
+        if (++n % 3 !== 0) return
+        b.pause()
+        setImmediate(() => b.resume())
+      }
+      b.on('have', pauseSometimes)
+      b.on('piece', pauseSometimes)
+      sendSome(a, blocks)
+      const bytes = await take()
+      for (let at = 0; at < bytes.length; at += cut) b.write(Buffer.from(bytes.subarray(at, at + cut)))
+      const want = expectedRecord(blocks)
+      // Until all came, or the wire ended (on bytes it misread).
+      for (let turns = 0; got.length < want.length && !b.destroyed && turns < 10000; turns++) {
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.deepEqual(got, want, `cut every ${cut} bytes`)
+      a.destroy()
+      b.destroy()
+    }
+  })
+})
+
 describe('misuse', () => {
   test("destroy() in an 'encryption' listener: 'close' once, nothing decoded after", async () => {
     const a = pwp({ encryption: 'require', infoHash: IH })

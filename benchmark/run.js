@@ -2,7 +2,7 @@
 
 // npm run bench [-- --rounds N] [-- --only name,name] [-- --quick]
 // names: bulk-memory, bulk-tcp, reassembly, have, mix, many-wires,
-// slow-reader, event-loop, rc4, bulk-encrypted
+// slow-reader, event-loop, rc4, bulk-encrypted, setup-encrypted
 //
 // peer-wire-native against peer-wire-protocol 0.7.1 and bittorrent-protocol
 // 5.0.9, side by side in one run: every measurement is a process of its own
@@ -206,6 +206,17 @@ async function main () {
       const t = await alternate(encImpls, opts.rounds, once('bulk', { total: encTotal, tcp, encrypted: true }))
       rowWithoutPwp(`bulk, RC4 required on both ends (MSE), ${tcp ? 'loopback TCP' : 'in memory'} (${encTotal / MiB} MiB)`, t, (ms) => fmtRate(encTotal, ms))
     }
+  }
+
+  if (want('setup-encrypted')) {
+    // Connection setup with RC4 required on both ends: the MSE handshake
+    // (Diffie-Hellman), then the BitTorrent handshake both ways.
+    const pairs = 500
+    const encImpls = impls.filter((impl) => impl.short !== 'pwp')
+    const t = await alternate(encImpls, Math.max(3, opts.rounds - 2), (impl) => child('setup-encrypted.js', [impl.short, String(pairs)]))
+    const pick = (key) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => x[key])]))
+    rowWithoutPwp(`${pairs} encrypted wire pairs set up (MSE, RC4 required, then the BitTorrent handshake both ways), in memory: time until all ${2 * pairs} wires have the peer's handshake`, pick('ms'), (ms) => `${ms.toFixed(0)} ms`)
+    rowWithoutPwp('the same: CPU time (user + system) per wire', pick('cpuPerWire'), (ms) => `${ms.toFixed(3)} ms`)
   }
 
   if (want('slow-reader')) {

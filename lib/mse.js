@@ -10,8 +10,9 @@
 //   handshake, a bitfield, …) is held, not pushed: no plaintext leaves
 //   before MSE has decided.
 // - Once established with RC4, the receiver owns the decrypt stream (each
-//   chunk written to the wire is decrypted in place before the receiver
-//   reads it) and the sender the encrypt stream (its encoded ops are
+//   chunk written to the wire after the handshake's is decrypted in place,
+//   in the receiver's first native call on it) and the sender the encrypt
+//   stream (its encoded ops are
 //   encrypted in place in its slab in the same native call; a block handed
 //   to `piece()` is encrypted into a copy, the caller's buffer untouched).
 //   The bytes held meanwhile go out encrypted, after the handshake's own.
@@ -60,13 +61,29 @@ function holdingPush (chunk) {
   return true
 }
 
-// The wire's _write while the handshake runs.
+// The wire's _write while the handshake runs. The peer wire bytes that
+// came with the handshake's last are plaintext already: the receiver
+// decrypts from the next chunk on (which cannot come before this one's
+// callback).
 function handshakeWrite (chunk, encoding, callback) {
   const mse = this._mse
   const done = mse.failed || this._closed ? false : step(mse, chunk)
-  const received = done ? takeReceived(mse) : null
-  if (received === null || received.length === 0) return callback()
-  plainWrite.call(this, received, encoding, callback)
+  if (!done) return callback()
+  const received = takeReceived(mse)
+  if (received.length === 0) {
+    decryptNext(mse)
+    return callback()
+  }
+  plainWrite.call(this, received, encoding, () => {
+    decryptNext(mse)
+    callback()
+  })
+}
+
+// With RC4, the receiver decrypts every chunk from now on.
+function decryptNext (mse) {
+  if (mse.handle !== null) mse.wire._receiver.decryptFrom(mse.handle)
+  mse.handle = null
 }
 
 // Feeds the handshake; returns whether it is established now.
@@ -96,11 +113,10 @@ function established (mse, encryption) {
   delete wire.push
   const held = mse.held
   mse.held = null
+  delete wire._write
   if (encryption === 'rc4') {
-    native.receiverSetDecrypt(wire._receiver.native, mse.handle)
     const encryptor = native.encryptorNew(mse.handle)
     wire._sender.encryptor = encryptor
-    wire._write = decryptingWrite
     // A copy, encrypted: what was held may be a caller's block.
     if (held.length > 0) {
       const bytes = Buffer.concat(held)
@@ -108,18 +124,10 @@ function established (mse, encryption) {
       wire.push(bytes)
     }
   } else {
-    delete wire._write
+    mse.handle = null // no stream to decrypt with
     for (const chunk of held) wire.push(chunk)
   }
-  mse.handle = null
   wire.emit('encryption', encryption)
-}
-
-// The wire's _write on an RC4 connection: the chunk, the wire's to modify
-// once written to it, is decrypted in place before anything reads it.
-function decryptingWrite (chunk, encoding, callback) {
-  native.receiverDecrypt(this._receiver.native, chunk)
-  plainWrite.call(this, chunk, encoding, callback)
 }
 
 function fail (mse, info) {

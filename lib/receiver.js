@@ -1,11 +1,14 @@
 'use strict'
 
 // Bytes in. One native call per chunk (more only when a chunk holds more
-// than CAPACITY messages, or after a split piece's block) decodes it into
-// records (see src/batch.rs); the records are then handed to the wire's
-// handlers in order, so each handler sees the state as of its own message,
-// and a handler that stops the receiver stops it at once. A block that runs
-// past its chunk is gathered here, without a native call per chunk.
+// than CAPACITY messages, or the peer's handshake) decodes it into records
+// (see src/batch.rs); the records are then handed to the wire's handlers in
+// order, so each handler sees the state as of its own message, and a
+// handler that stops the receiver stops it at once. A block that runs past
+// its chunk is gathered here, without a native call per chunk in plaintext.
+// On an RC4 connection (lib/mse.js) the first native call on each chunk
+// decrypts it in place, all of it, before anything reads it: a chunk that
+// only continues a block makes that call too, and nothing else does.
 
 const native = require('./native.js')
 
@@ -42,6 +45,8 @@ const {
 } = native
 
 const CAPACITY = 256 // records per native call
+// The records of a call that only decrypts its chunk: room for the header.
+const NO_RECORDS = Buffer.alloc(HEADER * 4)
 const MAX_SLICE = 64 * 1024 * 1024
 
 // Record arrays are lent per call. Receiving can nest (a handler on one wire
@@ -101,6 +106,14 @@ class Receiver {
     // Where handing on stopped for a congested wire (see receive).
     this.suspended = null
     this.rest = null // the slices of a large chunk still to decode
+    this.decrypting = false // see decryptFrom
+  }
+
+  // Every chunk received after this is decrypted in place with the RC4
+  // stream of `session`, an established MSE handshake (lib/mse.js).
+  decryptFrom (session) {
+    native.receiverSetDecrypt(this.native, session)
+    this.decrypting = true
   }
 
   // Whether our handshake set the fast bit (BEP 6): the decoder reads the
@@ -119,6 +132,7 @@ class Receiver {
   continues (chunk) {
     const block = this.block
     if (block === null || chunk.length >= this.blockLength - this.blockFilled || !this.parsing) return false
+    if (this.decrypting) native.receiverReceive(this.native, chunk, chunk.length, NO_RECORDS, true)
     block.set(chunk, this.blockFilled)
     this.blockFilled += chunk.length
     return true
@@ -133,7 +147,7 @@ class Receiver {
       this.rest = chunk
       return this.nextSlice()
     }
-    return this.decode(chunk, 0, takeRecords(), 0, 0, null)
+    return this.decode(chunk, 0, takeRecords(), 0, 0, null, this.decrypting)
   }
 
   resume () {
@@ -144,7 +158,7 @@ class Receiver {
       recordPool.push(at.records)
       return true
     }
-    return this.decode(at.chunk, at.from, at.records, at.next, at.count, at.gathered) && this.nextSlice()
+    return this.decode(at.chunk, at.from, at.records, at.next, at.count, at.gathered, false) && this.nextSlice()
   }
 
   // Record offsets are 32-bit: a larger chunk is decoded in slices.
@@ -152,15 +166,16 @@ class Receiver {
     while (this.rest !== null && this.parsing) {
       const slice = this.rest.subarray(0, MAX_SLICE)
       this.rest = this.rest.length > MAX_SLICE ? this.rest.subarray(MAX_SLICE) : null
-      if (!this.decode(slice, 0, takeRecords(), 0, 0, null)) return false
+      if (!this.decode(slice, 0, takeRecords(), 0, 0, null, this.decrypting)) return false
     }
     this.rest = null
     return true
   }
 
   // Decodes chunk[from..] and hands on its records, from record `next` of
-  // `count` already decoded into `records`.
-  decode (chunk, from, records, next, count, gathered) {
+  // `count` already decoded into `records`. `fresh`: no native call has
+  // seen the chunk yet (so, encrypted, it is still to be decrypted).
+  decode (chunk, from, records, next, count, gathered, fresh) {
     const wire = this.wire
     const words = records.words
     let suspended = false
@@ -175,16 +190,20 @@ class Receiver {
             return false
           }
         }
-        if (from >= chunk.length || !this.parsing) return true
-        if (this.blockLength >= 0) {
-          from = this.fill(chunk, from)
-          count = next = 0
-          continue
+        if ((from >= chunk.length && !fresh) || !this.parsing) return true
+        // A pending block's bytes come first, but the native call comes
+        // before anything reads the chunk: it decodes what follows the
+        // block, whose records are handed on after it.
+        const blockAt = from
+        if (this.blockLength >= 0) from = Math.min(chunk.length, from + this.blockLength - this.blockFilled)
+        count = next = 0
+        if (from < chunk.length || fresh) {
+          gathered = native.receiverReceive(this.native, chunk, from, records.bytes, fresh)
+          fresh = false
+          count = words[0]
+          from = words[1]
         }
-        gathered = native.receiverReceive(this.native, chunk, from, records.bytes)
-        count = words[0]
-        from = words[1]
-        next = 0
+        if (this.blockLength >= 0) this.fill(chunk, blockAt)
       }
     } finally {
       if (!suspended) recordPool.push(records)
@@ -249,8 +268,7 @@ class Receiver {
     this.blockFilled = 0
   }
 
-  // Takes the pending block's bytes from chunk[at..]; returns where they
-  // end. A block that arrives whole in one chunk is a view of it, not a
+  // Takes the pending block's bytes from chunk[at..]. A block that arrives whole in one chunk is a view of it, not a
   // copy (the chunk itself when it is the block, as when a wire in memory
   // pushes a block as a chunk of its own: no view to make); otherwise it is
   // copied once, into the Buffer the handler gets.
@@ -262,20 +280,19 @@ class Receiver {
       if (available >= need) {
         this.blockLength = -1
         this.wire._onpiece(this.blockPiece, this.blockOffset, at === 0 && need === chunk.length ? chunk : chunk.subarray(at, at + need))
-        return at + need
+        return
       }
       block = this.block = allocBlock(this.blockLength)
     }
     if (available < need) {
       block.set(at === 0 ? chunk : chunk.subarray(at), this.blockFilled)
       this.blockFilled += available
-      return chunk.length
+      return
     }
     block.set(at === 0 && need === chunk.length ? chunk : chunk.subarray(at, at + need), this.blockFilled)
     this.block = null
     this.blockLength = -1
     this.wire._onpiece(this.blockPiece, this.blockOffset, block)
-    return at + need
   }
 }
 

@@ -9,6 +9,8 @@
 // flushed, and the payload pushed as the caller's buffer, at once, as 0.7.1
 // does (what is sent is what the buffer holds when the socket reads it; a
 // caller that reuses it right away finds it already taken, as with 0.7.1).
+// Encrypted, the block is copied once, right after its header, and both go
+// as one chunk (RC4 never modifies the caller's buffer).
 // A flush pushes its messages whole and in order even when a push runs a
 // reader's handler that sends on this wire (a flowing stream emits 'data'
 // inside push): what that handler sends goes after them, never between a
@@ -75,16 +77,19 @@ function stagingRegion (size) {
 const SLAB_SIZE = 65536
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabAt = 0
-// With MSE's `encryptor` (lib/mse.js), encrypted in place in the same call.
-function encode (ops, count, inline, inlineBytes, encryptor) {
-  const bytes = count * MAX_OP_LENGTH + inlineBytes
+// With MSE's `encryptor` (lib/mse.js), encrypted in place in the same call,
+// and `tail` (a block the caller owns) copied in after the ops and
+// encrypted with them: the copy RC4 needs anyway, made where the header
+// is, so that the block goes with it as one chunk.
+function encode (ops, count, inline, inlineBytes, encryptor, tail) {
+  const bytes = count * MAX_OP_LENGTH + inlineBytes + (tail === undefined ? 0 : tail.length)
   if (slab.length - slabAt < bytes) {
     slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, bytes))
     slabAt = 0
   }
   const end = encryptor === null
     ? native.encodeOps(slab, slabAt, ops, count, inline)
-    : native.encodeOpsEncrypted(encryptor, slab, slabAt, ops, count, inline)
+    : native.encodeOpsEncrypted(encryptor, slab, slabAt, ops, count, inline, tail)
   const out = slab.subarray(slabAt, end)
   slabAt = end
   return out
@@ -248,8 +253,12 @@ class Sender {
     }
     this.payloads = null
     if (payloads.length === 1) { // the usual case: its header is the last op
-      stream.push(encode(this.ops, n, inline, bytes, encryptor))
-      stream.push(encryptor === null ? payloads[0] : encrypted(encryptor, payloads[0]))
+      if (encryptor !== null) { // the block as a copy (RC4 needs one), with its header
+        stream.push(encode(this.ops, n, inline, bytes, encryptor, payloads[0]))
+        return
+      }
+      stream.push(encode(this.ops, n, inline, bytes, null))
+      stream.push(payloads[0])
       return
     }
     // Payloads sent from a reader's handler while this flush pushed.

@@ -62,10 +62,11 @@
 //! before any of the above (its [`Fed`] bytes: what to send, and the
 //! plaintext to hand to the receiver). Once it is established with RC4, its
 //! two streams go to the two directions: the decrypt stream to the
-//! [`Receiver`] ([`Receiver::set_decrypt`]; [`Receiver::decrypt`] then runs
-//! each chunk through it in place before anything reads it), the encrypt
-//! stream to an [`Encryptor`], whose [`Encryptor::encode_ops`] encrypts what
-//! it encodes in place, in the same call.
+//! [`Receiver`] ([`Receiver::set_decrypt`]; [`Receiver::receive_new`], the
+//! first call on each chunk, then decrypts it in place before decoding it,
+//! in the same call), the encrypt stream to an [`Encryptor`], whose
+//! [`Encryptor::encode_ops`] encrypts what it encodes in place, in the same
+//! call.
 
 use crate::protocol::{MessageId, MAX_HEADER_LEN};
 

@@ -171,18 +171,23 @@ pub fn receiver_new(max_frame_len: Option<u32>) -> External<Receiver> {
 
 /// Decodes `chunk[from..]` into records in `out` (the bytes of a
 /// `Uint32Array`); returns the gathered bytes a `FLAG_BUFFERED` record
-/// points into.
+/// points into. `fresh`: the first call on this chunk, which on an
+/// encrypted connection decrypts it in place first (all of it, once).
 #[napi(ts_return_type = "Buffer | null")]
 pub fn receiver_receive<'env>(
     env: &'env Env,
     receiver: &mut External<Receiver>,
-    chunk: &[u8],
+    mut chunk: BufferSlice,
     from: u32,
     mut out: BufferSlice,
+    fresh: bool,
 ) -> Result<Option<BufferSlice<'env>>> {
-    receiver
-        .receive(chunk, from, &mut out)
-        .map_err(caller_error)?
+    let got = if fresh {
+        receiver.receive_new(&mut chunk, from, &mut out)
+    } else {
+        receiver.receive(&chunk, from, &mut out)
+    };
+    got.map_err(caller_error)?
         .map(|bytes| BufferSlice::copy_from(env, bytes))
         .transpose()
 }
@@ -321,12 +326,6 @@ pub fn receiver_set_decrypt(
     Ok(())
 }
 
-/// Decrypts a chunk of the peer's bytes in place (nothing without a cipher).
-#[napi]
-pub fn receiver_decrypt(receiver: &mut External<Receiver>, mut chunk: BufferSlice) {
-    receiver.decrypt(&mut chunk);
-}
-
 /// The established handshake's encrypt stream, for the sender.
 #[napi]
 pub fn encryptor_new(session: &mut External<MseSession>) -> Result<External<Encryptor>> {
@@ -343,7 +342,8 @@ pub fn encryptor_apply(encryptor: &mut External<Encryptor>, mut data: BufferSlic
     encryptor.apply(&mut data);
 }
 
-/// `encodeOps`, the bytes written encrypted in place in the same call.
+/// `encodeOps`, then `tail` (a block, not modified) copied after the ops;
+/// all of it encrypted in place in the same call. Returns the end offset.
 #[napi]
 pub fn encode_ops_encrypted(
     encryptor: &mut External<Encryptor>,
@@ -352,8 +352,10 @@ pub fn encode_ops_encrypted(
     ops: &[u32],
     count: u32,
     payloads: Option<&[u8]>,
+    tail: Option<&[u8]>,
 ) -> Result<u32> {
+    let (payloads, tail) = (payloads.unwrap_or_default(), tail.unwrap_or_default());
     encryptor
-        .encode_ops(&mut out, at, ops, count, payloads.unwrap_or_default())
+        .encode_ops(&mut out, at, ops, count, payloads, tail)
         .map_err(caller_error)
 }

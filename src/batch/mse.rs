@@ -124,8 +124,12 @@ impl Encryptor {
         self.0.apply(data);
     }
 
-    /// [`encode_ops`], then encrypts the bytes it wrote, in place, in the
-    /// same call: the encoded ops are the wire's own bytes.
+    /// [`encode_ops`], then `tail` (a block the caller owns, left as it
+    /// is) copied right after what it wrote; then encrypts all of it, in
+    /// place, in the same call: the encoded ops are the wire's own bytes,
+    /// and the copy of the block is what the wire sends with its header, as
+    /// one chunk. Returns the end offset. Nothing is encrypted (and the
+    /// stream does not move) when it does not fit.
     pub fn encode_ops(
         &mut self,
         out: &mut [u8],
@@ -133,128 +137,18 @@ impl Encryptor {
         ops: &[u32],
         count: u32,
         payloads: &[u8],
+        tail: &[u8],
     ) -> Result<u32, BatchError> {
-        let end = encode_ops(out, at, ops, count, payloads)?;
-        self.0.apply(&mut out[at as usize..end as usize]);
-        Ok(end)
+        let end = encode_ops(out, at, ops, count, payloads)? as usize;
+        let tail_end = end + tail.len();
+        if tail_end > out.len() || u32::try_from(tail_end).is_err() {
+            return Err(BatchError::OutputTooSmall);
+        }
+        out[end..tail_end].copy_from_slice(tail);
+        self.0.apply(&mut out[at as usize..tail_end]);
+        Ok(tail_end as u32)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::batch::{Receiver, RECORD_HEADER, RECORD_STRIDE};
-    use crate::protocol::MessageId;
-
-    const IH: [u8; ID_LEN] = [7; ID_LEN];
-
-    /// Runs two sessions against each other until both are done; returns
-    /// their encryption and what each received past the handshake.
-    fn pair(mut a: MseSession, mut b: MseSession) -> (Fed, Fed) {
-        let (mut fa, mut fb) = (Fed::default(), Fed::default());
-        let mut to_b = a.feed(&[]).unwrap().send;
-        for _ in 0..8 {
-            let got = b.feed(&to_b).unwrap();
-            fb.received.extend(got.received);
-            fb.encryption = fb.encryption.or(got.encryption);
-            let got_a = a.feed(&got.send).unwrap();
-            fa.received.extend(got_a.received);
-            fa.encryption = fa.encryption.or(got_a.encryption);
-            to_b = got_a.send;
-            if fa.encryption.is_some() && fb.encryption.is_some() {
-                break;
-            }
-        }
-        (fa, fb)
-    }
-
-    #[test]
-    fn established_ciphers_carry_a_session_both_ways() {
-        let mut a = MseSession::initiator(&IH, true).unwrap();
-        let mut b = MseSession::responder(&[[1; ID_LEN], IH].concat(), false).unwrap();
-        let (mut fa, mut fb) = (Fed::default(), Fed::default());
-        let hello = a.feed(&[]).unwrap().send;
-        let answer = b.feed(&hello).unwrap();
-        let last = a.feed(&answer.send).unwrap();
-        let done = b.feed(&last.send).unwrap();
-        fb.encryption = answer.encryption.or(done.encryption);
-        fa.encryption = last.encryption;
-        let reply = a.feed(&done.send).unwrap();
-        fa.encryption = fa.encryption.or(reply.encryption);
-        assert_eq!((fa.encryption, fb.encryption), (Some("rc4"), Some("rc4")));
-
-        // A's encoder output, encrypted in the same call, decoded by B's receiver.
-        let mut enc = a.take_encrypt().unwrap();
-        assert!(a.take_encrypt().is_none(), "taken once");
-        let mut receiver = Receiver::new(1 << 20);
-        receiver.set_decrypt(b.take_decrypt().unwrap());
-        let mut payloads = IH.to_vec();
-        payloads.extend_from_slice(&[9; ID_LEN]);
-        let ops = [
-            crate::batch::KIND_HANDSHAKE,
-            0,
-            0,
-            0,
-            MessageId::Have as u32,
-            5,
-            0,
-            0,
-        ];
-        let mut out = vec![0u8; 200];
-        let end = enc.encode_ops(&mut out, 3, &ops, 2, &payloads).unwrap() as usize;
-        let mut wire = out[3..end].to_vec();
-        assert_ne!(&wire[1..20], b"BitTorrent protocol");
-        receiver.decrypt(&mut wire);
-        assert_eq!(&wire[1..20], b"BitTorrent protocol");
-        let mut records = vec![0u8; (RECORD_HEADER + 4 * RECORD_STRIDE) * 4];
-        receiver.receive(&wire, 0, &mut records).unwrap();
-        let word = |r: &[u8], i: usize| u32::from_ne_bytes(r[i * 4..][..4].try_into().unwrap());
-        assert_eq!(word(&records, 0), 1, "the handshake ends a call");
-        let from = word(&records, 1);
-        receiver.receive(&wire, from, &mut records).unwrap();
-        let have = (
-            word(&records, 0),
-            word(&records, RECORD_HEADER),
-            word(&records, RECORD_HEADER + 1),
-        );
-        assert_eq!(have, (1, MessageId::Have as u32, 5));
-    }
-
-    #[test]
-    fn plaintext_has_no_cipher() {
-        let mut a = MseSession::initiator(&IH, false).unwrap();
-        // A plain BitTorrent handshake reaches a `prefer` responder.
-        let mut b = MseSession::responder(&IH, false).unwrap();
-        let _ = a.feed(&[]).unwrap();
-        let mut plain = vec![19u8];
-        plain.extend_from_slice(b"BitTorrent protocol");
-        plain.extend_from_slice(&[0; 48]);
-        let got = b.feed(&plain).unwrap();
-        assert_eq!(got.encryption, Some("plaintext"));
-        assert_eq!(got.received, plain);
-        assert!(b.take_decrypt().is_none() && b.take_encrypt().is_none());
-    }
-
-    #[test]
-    fn refusals_and_bad_arguments() {
-        let mut b = MseSession::responder(&IH, true).unwrap();
-        let mut plain = vec![19u8];
-        plain.extend_from_slice(b"BitTorrent protocol");
-        let err = b.feed(&plain).unwrap_err();
-        assert_eq!(err.code(), "ERR_PEER_WIRE_MSE_PLAINTEXT_REFUSED");
-        assert_eq!(
-            MseSession::initiator(&IH[1..], true).unwrap_err(),
-            BatchError::InfoHashLength
-        );
-        assert_eq!(
-            MseSession::responder(&IH[1..], true).unwrap_err(),
-            BatchError::InfoHashLength
-        );
-        let (fa, fb) = pair(
-            MseSession::initiator(&IH, false).unwrap(),
-            MseSession::responder(&IH, false).unwrap(),
-        );
-        assert_eq!((fa.encryption, fb.encryption), (Some("rc4"), Some("rc4")));
-        assert!(fa.received.is_empty() && fb.received.is_empty());
-    }
-}
+mod tests;

@@ -33,25 +33,37 @@ impl Receiver {
         }
     }
 
-    /// From now on [`decrypt`](Self::decrypt) runs the peer's bytes through
-    /// `rc4` (MSE's decrypt stream, past the handshake).
+    /// From now on [`receive_new`](Self::receive_new) decrypts each new
+    /// chunk with `rc4` (MSE's decrypt stream, past the handshake).
     pub fn set_decrypt(&mut self, rc4: Rc4) {
         self.decrypt = Some(rc4);
-    }
-
-    /// Decrypts a chunk of the peer's bytes in place, each byte once, in
-    /// the order received, before anything reads it; without a cipher it
-    /// leaves the chunk as it is.
-    pub fn decrypt(&mut self, chunk: &mut [u8]) {
-        if let Some(rc4) = self.decrypt.as_mut() {
-            rc4.apply(chunk);
-        }
     }
 
     /// Whether our handshake set the fast bit (see the module): off until
     /// told, so ids 13 to 17 are unknown messages.
     pub fn set_fast(&mut self, fast: bool) {
         self.decoder.set_fast(fast);
+    }
+
+    /// A chunk of the peer's bytes seen for the first time: on an encrypted
+    /// connection it is decrypted in place, all of it (the bytes before
+    /// `from` too: a block the caller takes), then decoded as by
+    /// [`receive`](Self::receive). Every chunk goes through here exactly
+    /// once, in the order received, and then only through `receive`: so each
+    /// byte is decrypted once, in order, before anything reads it, and in
+    /// the same call as the chunk's first decoding.
+    pub fn receive_new(
+        &mut self,
+        chunk: &mut [u8],
+        from: u32,
+        out: &mut [u8],
+    ) -> Result<Option<Vec<u8>>, BatchError> {
+        // The caller's buffers are checked before any byte changes.
+        check(chunk, out)?;
+        if let Some(rc4) = self.decrypt.as_mut() {
+            rc4.apply(chunk);
+        }
+        self.receive(chunk, from, out)
     }
 
     /// Decodes `chunk[from..]` into records in `out` (as many as fit; see
@@ -64,15 +76,7 @@ impl Receiver {
         from: u32,
         out: &mut [u8],
     ) -> Result<Option<Vec<u8>>, BatchError> {
-        // Checked once per chunk, so that nothing below can panic: the
-        // header fits, and every offset (at most the chunk's length) fits
-        // its 32-bit word.
-        if out.len() < RECORD_HEADER * 4 {
-            return Err(BatchError::RecordsTooSmall);
-        }
-        if u32::try_from(chunk.len()).is_err() {
-            return Err(BatchError::ChunkTooLarge);
-        }
+        check(chunk, out)?;
         let (header, records) = out.split_at_mut(RECORD_HEADER * 4);
         let mut pos = (from as usize).min(chunk.len());
         let mut count = 0;
@@ -123,6 +127,19 @@ impl Receiver {
     pub fn take_error(&mut self) -> Option<DecodeError> {
         self.error.take()
     }
+}
+
+/// Checked once per call, so that nothing in `receive` can panic: the
+/// header fits, and every offset (at most the chunk's length) fits its
+/// 32-bit word.
+fn check(chunk: &[u8], out: &[u8]) -> Result<(), BatchError> {
+    if out.len() < RECORD_HEADER * 4 {
+        return Err(BatchError::RecordsTooSmall);
+    }
+    if u32::try_from(chunk.len()).is_err() {
+        return Err(BatchError::ChunkTooLarge);
+    }
+    Ok(())
 }
 
 /// Writes `words` at the start of `out`, a slot of a `Uint32Array`'s bytes
