@@ -17,7 +17,7 @@ use crate::protocol::{
 pub struct Receiver {
     decoder: Decoder,
     error: Option<DecodeError>,
-    decrypt: Option<Rc4>,
+    decrypt: Option<Box<Rc4>>, // boxed: 258 bytes a wire otherwise, encrypted or not
 }
 
 impl Receiver {
@@ -36,7 +36,7 @@ impl Receiver {
     /// From now on [`receive_new`](Self::receive_new) decrypts each new
     /// chunk with `rc4` (MSE's decrypt stream, past the handshake).
     pub fn set_decrypt(&mut self, rc4: Rc4) {
-        self.decrypt = Some(rc4);
+        self.decrypt = Some(Box::new(rc4));
     }
 
     /// Whether our handshake set the fast bit (see the module): off until
