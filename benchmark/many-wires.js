@@ -7,12 +7,26 @@
 // it in the first round (`cold`: a fresh process, the first wires a program
 // makes) and in the second (`ms`: warm), the heap, external and RSS growth
 // per pair after a full GC (first round), and the time it took to load the
-// implementation (`load`).
+// implementation (`load`). `anon`: the growth of the anonymous part of the
+// RSS (Linux's RssAnon: the memory the process allocated, without the
+// pages of files it maps, such as node's own code, which the first use of
+// a code path pages in whichever implementation runs it; null elsewhere).
 
+const fs = require('fs')
 const { load } = require('./impls.js')
 const { HASH, ID_A, ID_B, tick } = require('./workloads.js')
 
 const now = () => process.hrtime.bigint()
+
+// RssAnon in bytes, or null where /proc does not tell it.
+function rssAnon () {
+  try {
+    const m = /^RssAnon:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
+  }
+}
 
 async function main () {
   const [short, pairsArg] = process.argv.slice(2)
@@ -27,12 +41,14 @@ async function main () {
   // process, so this round is the one to read it from).
   global.gc()
   const before = process.memoryUsage()
+  const anonBefore = rssAnon()
   const c0 = now()
   const first = await run(impl, pairs, bits)
   const cold = Number(now() - c0) / 1e6
   await tick()
   global.gc()
   const after = process.memoryUsage()
+  const anonAfter = rssAnon()
   const per = (key) => (after[key] - before[key]) / pairs
 
   // Round 2: time, with the code paths compiled by round 1 (the other
@@ -45,7 +61,7 @@ async function main () {
   const wires = await run(impl, pairs, bits)
   const ms = Number(now() - t0) / 1e6
 
-  process.stdout.write(JSON.stringify({ cold, ms, load: loadMs, heap: per('heapUsed'), external: per('external'), rss: per('rss'), wires: wires.length }) + '\n')
+  process.stdout.write(JSON.stringify({ cold, ms, load: loadMs, heap: per('heapUsed'), external: per('external'), rss: per('rss'), anon: anonBefore === null ? null : (anonAfter - anonBefore) / pairs, wires: wires.length }) + '\n')
 }
 
 function run (impl, pairs, bits) {

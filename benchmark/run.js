@@ -163,7 +163,8 @@ async function main () {
       mem[k] = {
         heap: median(results[k].map((x) => x.heap)),
         external: median(results[k].map((x) => x.external)),
-        rss: median(results[k].map((x) => x.rss))
+        rss: median(results[k].map((x) => x.rss)),
+        anon: results[k][0].anon === null ? null : median(results[k].map((x) => x.anon))
       }
     }
     const kb = (m) => `${(m.rss / 1024).toFixed(1)} KiB RSS (heap ${(m.heap / 1024).toFixed(1)}, ext ${(m.external / 1024).toFixed(1)})`
@@ -177,6 +178,19 @@ async function main () {
       base: mem.base && kb(mem.base),
       vsBase: mem.base && mem.base.rss / mem.native.rss
     })
+    if (mem.native.anon !== null) {
+      const anon = (m) => `${(m.anon / 1024).toFixed(1)} KiB`
+      rows.push({
+        name: `${pairs} wire pairs: anonymous memory per pair after gc (RssAnon: the RSS without mapped files such as node's code)`,
+        native: anon(mem.native),
+        pwp: anon(mem.pwp),
+        btp: anon(mem.btp),
+        vsPwp: mem.pwp.anon / mem.native.anon,
+        vsBtp: mem.btp.anon / mem.native.anon,
+        base: mem.base && anon(mem.base),
+        vsBase: mem.base && mem.base.anon / mem.native.anon
+      })
+    }
     note(`many-wires memory: ${JSON.stringify(mem)}`)
   }
 
