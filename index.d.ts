@@ -43,6 +43,38 @@ declare namespace Wire {
          * `RangeError` for a bad argument.
          */
         allowedFastSet(ip: string, infoHash: string | Uint8Array, numPieces: number, k: number): number[];
+        /**
+         * The bencode the wire reads a peer's extended handshake with (bounded
+         * for bytes a peer chose) and writes extended messages with.
+         */
+        readonly bencode: Bencode;
+    }
+
+    /** Bounds on reading bencode: nesting depth (default 100) and values in all (default 10000). */
+    interface BencodeLimits {
+        maxDepth?: number;
+        maxValues?: number;
+    }
+
+    /** A decoded bencode value: byte strings are Buffers, integers numbers. */
+    type BencodeValue = Buffer | number | BencodeValue[] | { [key: string]: BencodeValue };
+
+    interface Bencode {
+        /**
+         * Bencodes a value: strings and Uint8Arrays as byte strings, safe integers
+         * (and booleans as 0 or 1), arrays as lists, other objects as dictionaries
+         * (keys sorted as raw bytes; `undefined` and `null` values left out).
+         * Throws a `TypeError` or `RangeError` for anything else.
+         */
+        encode(value: unknown): Buffer;
+        /**
+         * The value at the start of `bytes` (bytes after it are ignored). Strict
+         * (BEP 3) and bounded: throws a `SyntaxError` for malformed bytes and a
+         * `RangeError` past a limit, never hangs. Strings are copied out.
+         */
+        decode(bytes: Uint8Array, limits?: BencodeLimits): BencodeValue;
+        /** Where the value starting at `bytes[at]` (default 0) ends, read as `decode` reads it. */
+        end(bytes: Uint8Array, at?: number, limits?: BencodeLimits): number;
     }
 
     /** Options accepted by the factory. */

@@ -225,7 +225,7 @@ Wire.prototype.extended = function (id, msg) {
   // A Buffer is copied, as 0.7.1 does (the caller may reuse it at once);
   // anything else is bencoded.
   if (isBytes(msg)) this._sender.sendCopy(ID_EXTENDED, id, 0, msg)
-  else this._sender.send(ID_EXTENDED, id, 0, bencode(msg))
+  else this._sender.send(ID_EXTENDED, id, 0, bencode.encode(msg))
 }
 
 // BEP 10 extensions, as bittorrent-protocol's (lib/extensions.js).
@@ -436,5 +436,9 @@ Wire.prototype._updateTimeout = function () {
 
 // BEP 6's allowed-fast set, for the indexes a program offers a peer.
 Wire.allowedFastSet = fast.allowedFastSet
+
+// The bencode the wire reads peers' extended handshakes with, bounded for
+// bytes a peer chose (see lib/bencode.js), and writes extended messages with.
+Wire.bencode = bencode.api
 
 module.exports = Wire

@@ -455,3 +455,12 @@ fastWire.peerAllowedFastSet.push(3);
 fastWire.reject(1);
 // @ts-expect-error hasFast is read-only
 fastWire.hasFast = true;
+
+// bencode, bounded
+const encoded: Buffer = pwp.bencode.encode({ m: { ut_metadata: 1 }, v: 'x' });
+const decoded: pwp.BencodeValue = pwp.bencode.decode(encoded, { maxDepth: 4, maxValues: 100 });
+const endsAt: number = pwp.bencode.end(encoded, 0);
+void decoded;
+void endsAt;
+// @ts-expect-error decode reads bytes, not text
+pwp.bencode.decode('d1:ai1ee');

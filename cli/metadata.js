@@ -6,8 +6,9 @@
 //
 // ut_metadata decodes what a peer sends with bencode 4.0.1, which hangs on
 // some malformed input and has no depth limit: the extension is wrapped so
-// that a message reaches it only once cli/bencode-check.js has passed its
-// bencoded part, and assembled metadata only once it is well-formed. The
+// that a message reaches it only once the wire's bounded bencode
+// (`pwp.bencode`) has read its bencoded part, and assembled metadata only
+// once it is well-formed. The
 // size a peer announces is bounded at 4 MiB (libtorrent's limit; the
 // package's own is 10 MB). ut_metadata checks the SHA-1 against the info
 // hash; so does this.
@@ -15,12 +16,26 @@
 const crypto = require('crypto')
 const net = require('net')
 const { Failure } = require('./failure')
-const { scan, wellFormed } = require('./bencode-check')
+const { bencode } = require('..')
 const { CLIENT_NAME, peerId } = require('./peer-id')
 const { connectError } = require('./connect-error')
 const { dialWire, redial } = require('./encryption')
 
 const MAX_METADATA_SIZE = 4 * 1024 * 1024
+// A message's dictionary ({ msg_type, piece, total_size }), and an info
+// dictionary (many files, many values: see ./torrent.js).
+const MESSAGE_LIMITS = { maxDepth: 2, maxValues: 16 }
+const METADATA_LIMITS = { maxDepth: 100, maxValues: 2000000 }
+
+// Where the bencoded value at the start of `bytes` ends, or -1 when it is
+// malformed or past the limits.
+function endOf (bytes, limits) {
+  try {
+    return bencode.end(bytes, 0, limits)
+  } catch (err) {
+    return -1
+  }
+}
 
 let loaded = null
 
@@ -43,13 +58,14 @@ async function extension (metadata) {
       // ut_metadata decodes up to the first 'ee': that part must be one
       // well-formed dictionary of plain ASCII
       const end = buf.indexOf('ee') + 2
-      if (end < 2 || scan(buf, 0, { maxDepth: 2, maxTokens: 16 }) !== end) return
+      if (end < 2 || endOf(buf, MESSAGE_LIMITS) !== end) return
       for (let i = 0; i < end; i++) if (buf[i] > 0x7e) return
       return super.onMessage(buf)
     }
 
     setMetadata (data) {
-      if (!wellFormed(Buffer.from(data.buffer, data.byteOffset, data.length))) return Promise.resolve(false)
+      const bytes = Buffer.from(data.buffer, data.byteOffset, data.length)
+      if (endOf(bytes, METADATA_LIMITS) !== bytes.length) return Promise.resolve(false)
       return super.setMetadata(data)
     }
   }

@@ -7,38 +7,15 @@
 const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
-const bencode = require('bencode')
 const { Failure } = require('./failure')
-const { wellFormed } = require('./bencode-check')
+const { bencode } = require('..')
+
+// A torrent of many files has many values: up to two million (the order
+// of libtorrent's bdecode token limit), nested as deep as a peer's may be.
+const LIMITS = { maxDepth: 100, maxValues: 2000000 }
 
 function sha1 (data) {
   return crypto.createHash('sha1').update(data).digest()
-}
-
-// The end of the bencoded value starting at `at` (exclusive).
-function skipValue (buf, at) {
-  const c = buf[at]
-  if (c === 0x69) { // i...e
-    const end = buf.indexOf(0x65, at)
-    if (end < 0) throw new Error('unterminated integer')
-    return end + 1
-  }
-  if (c === 0x6c || c === 0x64) { // l...e, d...e
-    at++
-    while (buf[at] !== 0x65) {
-      if (at >= buf.length) throw new Error('unterminated list or dictionary')
-      at = skipValue(buf, at)
-    }
-    return at + 1
-  }
-  if (c >= 0x30 && c <= 0x39) { // <length>:<bytes>
-    const colon = buf.indexOf(0x3a, at)
-    if (colon < 0) throw new Error('bad string length')
-    const end = colon + 1 + Number(buf.toString('latin1', at, colon))
-    if (!Number.isSafeInteger(end) || end > buf.length) throw new Error('string past the end')
-    return end
-  }
-  throw new Error('unexpected byte ' + c + ' at ' + at)
 }
 
 // The exact bytes of the top-level `info` value: its SHA-1 is the info hash.
@@ -48,9 +25,9 @@ function rawInfo (buf) {
   if (buf[0] !== 0x64) throw new Error('not a dictionary')
   let at = 1
   while (at < buf.length && buf[at] !== 0x65) {
-    const keyEnd = skipValue(buf, at)
+    const keyEnd = bencode.end(buf, at, LIMITS)
     const key = buf.toString('latin1', buf.indexOf(0x3a, at) + 1, keyEnd)
-    const valueEnd = skipValue(buf, keyEnd)
+    const valueEnd = bencode.end(buf, keyEnd, LIMITS)
     if (key === 'info') return buf.subarray(keyEnd, valueEnd)
     at = valueEnd
   }
@@ -77,11 +54,9 @@ function safeComponent (name, where) {
 
 function parseTorrent (buf) {
   let meta, info
-  // bencode 2.0.3 hangs on some malformed input and recurses without a
-  // limit: it only sees bytes the scanner has passed
-  if (!wellFormed(buf)) throw new Failure('not a valid .torrent file (bad bencoding, or nested too deep)')
   try {
-    meta = bencode.decode(buf)
+    if (bencode.end(buf, 0, LIMITS) !== buf.length) throw new SyntaxError('bytes after the dictionary')
+    meta = bencode.decode(buf, LIMITS)
     info = rawInfo(buf)
   } catch (err) {
     throw new Failure(`not a valid .torrent file (bad bencoding: ${err.message})`)

@@ -1,5 +1,7 @@
 'use strict'
 
+const { checkInteger, checkBytes } = require('./checks.js')
+
 // Bencode for extended(id, object): dictionary keys sorted as raw bytes, as
 // BEP 3 requires; integers only.
 const B_END = Buffer.from('e')
@@ -54,27 +56,44 @@ function bencode (value, out) {
 }
 
 // The bencoding of `value`, as one Buffer.
-module.exports = function encode (value) {
+function encode (value) {
   const parts = []
   bencode(value, parts)
   return Buffer.concat(parts)
 }
 
-// Decodes the bencoded value at the start of `bytes` (bytes after it are
-// ignored, as bittorrent-protocol does), bounded for a peer's input: at most
-// `maxDepth` lists and dictionaries inside one another and `maxValues`
-// values in all, so neither the stack nor the heap grows with what a peer
-// sends beyond those bounds. Throws on anything malformed. Byte strings are
-// copied into Buffers (a kept value keeps no chunk alive), dictionary keys
-// are UTF-8 strings, integers are numbers (exact: larger ones throw).
+// Bencode as a peer sends it, read within bounds: at most `maxDepth` lists and
+// dictionaries inside one another and `maxValues` values in all (limits
+// libtorrent's bdecode has too), so neither the stack nor the heap grows
+// with what a peer sends beyond them. Strict, as BEP 3 writes it: integers
+// and string lengths in plain decimal (no '+', no leading zero, no '-0'),
+// dictionary keys byte strings. Anything else throws (a SyntaxError for
+// malformed bytes, a RangeError past a bound).
 //
-// Not the `bencode` package: its 2.x decode (a dependency, CommonJS) recurses
-// without a bound, loops forever on a negative string length (`d1:a-3:e`)
-// and lets a `__proto__` key set the dictionary's prototype; 3.x and 4.x
-// are ES modules.
-function decode (bytes, maxDepth = 100, maxValues = 10000) {
-  const state = { bytes, at: 0, depth: maxDepth, values: maxValues }
-  return next(state)
+// Not the `bencode` package: its 2.x decode recurses without a bound, loops
+// forever on a negative string length (`d1:a-3:e`) and lets a `__proto__`
+// key set the dictionary's prototype; 3.x and 4.x are ES modules with the
+// same decoder.
+const LIMITS = Object.freeze({ maxDepth: 100, maxValues: 10000 })
+
+// The value at the start of `bytes` (bytes after it are ignored, as
+// bittorrent-protocol does). Byte strings are copied into Buffers (a kept
+// value keeps no chunk alive), dictionary keys are UTF-8 strings, integers
+// are numbers (exact: larger ones throw).
+function decode (bytes, limits = LIMITS) {
+  return next(reader(bytes, 0, limits, true))
+}
+
+// Where the value starting at `bytes[at]` ends (exclusive), read as
+// `decode` reads it, without making it.
+function end (bytes, at = 0, limits = LIMITS) {
+  const s = reader(bytes, at, limits, false)
+  next(s)
+  return s.at
+}
+
+function reader (bytes, at, { maxDepth = LIMITS.maxDepth, maxValues = LIMITS.maxValues } = {}, build) {
+  return { bytes, at, depth: maxDepth, values: maxValues, build }
 }
 
 const I = 0x69 // i
@@ -83,10 +102,11 @@ const D = 0x64 // d
 const E = 0x65 // e
 const COLON = 0x3a
 const MINUS = 0x2d
+const ZERO = 0x30
 
 function next (s) {
   if (--s.values < 0) throw new RangeError('bencode: too many values')
-  const type = s.bytes[s.at]
+  const type = peek(s)
   if (type === I) return integer(s)
   if (type === L || type === D) {
     if (--s.depth < 0) throw new RangeError('bencode: nested too deep')
@@ -100,19 +120,24 @@ function next (s) {
 }
 
 function list (s) {
-  const items = []
-  while (peek(s) !== E) items.push(next(s))
+  const items = s.build ? [] : null
+  while (peek(s) !== E) {
+    const item = next(s)
+    if (items !== null) items.push(item)
+  }
   return items
 }
 
 function dictionary (s) {
-  const dict = {}
+  const dict = s.build ? {} : null
   while (peek(s) !== E) {
-    const key = string(s).toString()
+    const key = string(s)
     const value = next(s)
+    if (dict === null) continue
+    const name = key.toString()
     // an own property, even for "__proto__"
-    if (key === '__proto__') Object.defineProperty(dict, key, { value, writable: true, enumerable: true, configurable: true })
-    else dict[key] = value
+    if (name === '__proto__') Object.defineProperty(dict, name, { value, writable: true, enumerable: true, configurable: true })
+    else dict[name] = value
   }
   return dict
 }
@@ -122,18 +147,20 @@ function peek (s) {
   return s.bytes[s.at]
 }
 
-// Digits from s.at up to `end` (a byte that must follow them); returns their value.
+// Decimal digits from s.at up to `end` (a byte that must follow them),
+// without a leading zero; returns their value.
 function digits (s, end) {
   const bytes = s.bytes
-  let at = s.at
+  const start = s.at
+  let at = start
   let value = 0
-  const start = at
   for (; at < bytes.length && bytes[at] !== end; at++) {
-    const digit = bytes[at] - 0x30
+    const digit = bytes[at] - ZERO
     if (digit < 0 || digit > 9) throw new SyntaxError(`bencode: unexpected byte ${bytes[at]} at ${at}`)
     value = value * 10 + digit
   }
   if (at === start || at >= bytes.length) throw new SyntaxError(`bencode: bad number at ${start}`)
+  if (bytes[start] === ZERO && at > start + 1) throw new SyntaxError(`bencode: a leading zero at ${start}`)
   s.at = at + 1
   return value
 }
@@ -142,8 +169,10 @@ function integer (s) {
   s.at++ // the 'i'
   const negative = s.bytes[s.at] === MINUS
   if (negative) s.at++
+  const start = s.at
   const value = digits(s, E)
   if (!Number.isSafeInteger(value)) throw new RangeError('bencode: an integer past 2^53')
+  if (negative && value === 0) throw new SyntaxError(`bencode: -0 at ${start}`)
   return negative ? -value : value
 }
 
@@ -152,7 +181,31 @@ function string (s) {
   const start = s.at
   if (length > s.bytes.length - start) throw new SyntaxError(`bencode: a string of ${length} bytes at ${start} runs past the end`)
   s.at = start + length
-  return Buffer.from(s.bytes.subarray(start, s.at))
+  return s.build ? Buffer.from(s.bytes.subarray(start, s.at)) : s.bytes.subarray(start, s.at)
 }
 
-module.exports.decode = decode
+// What the package exports as `bencode`: the same, with the caller's
+// arguments checked.
+function checkedLimits (limits) {
+  if (limits === undefined) return LIMITS
+  if (limits === null || typeof limits !== 'object') throw new TypeError('limits must be an object')
+  const { maxDepth = LIMITS.maxDepth, maxValues = LIMITS.maxValues } = limits
+  checkInteger('limits.maxDepth', maxDepth, 0, 10000)
+  checkInteger('limits.maxValues', maxValues, 1, Number.MAX_SAFE_INTEGER)
+  return { maxDepth, maxValues }
+}
+
+const api = Object.freeze({
+  encode,
+  decode (bytes, limits) {
+    checkBytes('bytes', bytes)
+    return decode(bytes, checkedLimits(limits))
+  },
+  end (bytes, at = 0, limits) {
+    checkBytes('bytes', bytes)
+    checkInteger('at', at, 0, bytes.length)
+    return end(bytes, at, checkedLimits(limits))
+  }
+})
+
+module.exports = { encode, decode, end, api }

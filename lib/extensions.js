@@ -23,11 +23,10 @@ const { decode } = require('./bencode.js')
 
 const EXTENDED_HANDSHAKE = 0 // the extended message id of the extended handshake
 const MAX_ID = 255 // ids are one byte
-// Bounds on decoding a peer's extended handshake (its size is bounded by
-// the wire's frame limit): libtorrent's bdecode depth, and far more values
-// than any client sends (libtorrent's has about twenty).
-const MAX_DEPTH = 100
-const MAX_VALUES = 10000
+// A peer's extended handshake is decoded within bencode's default bounds
+// (its size is bounded by the wire's frame limit): libtorrent's bdecode
+// depth, and far more values than any client sends (libtorrent's has about
+// twenty).
 
 // What `_ext` holds on a wire that has sent its handshake before any use():
 // only that fact, shared by every such wire.
@@ -110,7 +109,7 @@ class Extensions {
   onExtendedHandshake (payload) {
     let dict
     try {
-      dict = decode(payload, MAX_DEPTH, MAX_VALUES)
+      dict = decode(payload)
     } catch (err) {
       return
     }
