@@ -27,7 +27,7 @@ use peer_wire_native::batch::{
     encode_ops_cut, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
     RECORD_HEADER, RECORD_STRIDE, REJECT_BODY_LEN,
 };
-use peer_wire_native::protocol::{Handshake, DEFAULT_MAX_FRAME_LEN};
+use peer_wire_native::protocol::{Handshake, MessageId, DEFAULT_MAX_FRAME_LEN};
 
 fn word(out: &[u8], i: usize) -> u32 {
     u32::from_ne_bytes(out[i * 4..i * 4 + 4].try_into().unwrap())
@@ -101,6 +101,8 @@ fn receive_chunk(
                     d + REJECT_BODY_LEN as usize <= source_len,
                     "body inside its source"
                 );
+            } else if id == MessageId::Request as u32 || id == MessageId::Cancel as u32 {
+                // [piece, offset, length]: no payload to point at.
             } else {
                 assert!(c + d <= source_len, "payload inside its source");
             }
