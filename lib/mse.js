@@ -12,9 +12,9 @@
 // - Once established with RC4, the receiver owns the decrypt stream (each
 //   chunk written to the wire after the handshake's is decrypted in place,
 //   in the receiver's first native call on it) and the sender the encrypt
-//   stream (its encoded ops are
-//   encrypted in place in its slab in the same native call; a block handed
-//   to `piece()` is encrypted into a copy, the caller's buffer untouched).
+//   stream (its encoded ops are encrypted in place in its slab in the same
+//   native call; a block handed to `piece()` is copied in after its header
+//   and encrypted with it, the caller's buffer untouched).
 //   The bytes held meanwhile go out encrypted, after the handshake's own.
 //   In plaintext, the wire goes on as 0.7.1's.
 // - A peer's mistake ends the wire as a protocol error does
