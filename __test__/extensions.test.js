@@ -461,16 +461,16 @@ function fetchBetweenWires (utMetadata) {
 
 describe('the extension modules from npm, unmodified, between two of our wires', () => {
   test('ut_metadata 5 (ES module): fetches the info dictionary', async () => {
-    const { default: utMetadata } = await import('ut_metadata')
+    const { default: utMetadata } = await import('ut_metadata_v5')
     await fetchBetweenWires(utMetadata)
   })
 
   test('ut_metadata 3 (CommonJS): fetches the info dictionary', async () => {
-    await fetchBetweenWires(require('ut_metadata_v3'))
+    await fetchBetweenWires(require('ut_metadata'))
   })
 
   test('ut_metadata 5 rejects metadata whose hash is not the info hash', async () => {
-    const { default: utMetadata } = await import('ut_metadata')
+    const { default: utMetadata } = await import('ut_metadata_v5')
     const { info } = infoDictionary()
     const { a: seed, b: leech } = pair()
     seed.use(utMetadata(info))

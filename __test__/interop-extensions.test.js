@@ -19,8 +19,8 @@ const PIECE = 32768
 const tmpdir = (t) => tmp(t, 'pwn-interop-ext-')
 
 const modules = {
-  'ut_metadata 5.0.1 (ES module)': async () => (await import('ut_metadata')).default,
-  'ut_metadata 3.5.2 (CommonJS)': async () => require('ut_metadata_v3')
+  'ut_metadata 5.0.1 (ES module)': async () => (await import('ut_metadata_v5')).default,
+  'ut_metadata 3.5.2 (CommonJS)': async () => require('ut_metadata')
 }
 
 test('libtorrent is installed for the extension interop tests', () => {

@@ -1,17 +1,18 @@
 'use strict'
 
 // The info dictionary over ut_metadata (BEP 9), with the ut_metadata package
-// (5.0.1, an ES module) on peer-wire-native's wire.use(): fetched from peers
-// given only the info hash of a magnet link, and served to them.
+// on peer-wire-native's wire.use(): fetched from peers given only the info
+// hash of a magnet link, and served to them. Version 3.5.2, the CommonJS
+// one: 5.x declares Node >= 22 (its bitfield >= 20.19), and the package
+// supports Node 18.
 //
-// ut_metadata decodes what a peer sends with bencode 4.0.1, which hangs on
+// ut_metadata decodes what a peer sends with bencode 2.0.3, which hangs on
 // some malformed input and has no depth limit: the extension is wrapped so
 // that a message reaches it only once the wire's bounded bencode
 // (`pwp.bencode`) has read its bencoded part, and assembled metadata only
-// once it is well-formed. The
-// size a peer announces is bounded at 4 MiB (libtorrent's limit; the
-// package's own is 10 MB). ut_metadata checks the SHA-1 against the info
-// hash; so does this.
+// once it is well-formed. The size a peer announces is bounded at 4 MiB
+// (libtorrent's limit; the package's own is 10 MB). ut_metadata checks the
+// SHA-1 against the info hash; so does this.
 
 const crypto = require('crypto')
 const net = require('net')
@@ -20,6 +21,7 @@ const { bencode } = require('..')
 const { CLIENT_NAME, peerId } = require('./peer-id')
 const { connectError } = require('./connect-error')
 const { dialWire, redial } = require('./encryption')
+const utMetadata = require('ut_metadata')
 
 const MAX_METADATA_SIZE = 4 * 1024 * 1024
 // A message's dictionary ({ msg_type, piece, total_size }), and an info
@@ -37,13 +39,9 @@ function endOf (bytes, limits) {
   }
 }
 
-let loaded = null
-
 // The ut_metadata extension class for wire.use(), guarded as above;
 // `metadata` (the info dictionary's bytes) to serve it, nothing to fetch it.
-async function extension (metadata) {
-  if (!loaded) loaded = import('ut_metadata').then((m) => m.default)
-  const utMetadata = await loaded
+function extension (metadata) {
   const Base = utMetadata(metadata)
   class GuardedMetadata extends Base {
     onExtendedHandshake (handshake) {
@@ -65,7 +63,7 @@ async function extension (metadata) {
 
     setMetadata (data) {
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.length)
-      if (endOf(bytes, METADATA_LIMITS) !== bytes.length) return Promise.resolve(false)
+      if (endOf(bytes, METADATA_LIMITS) !== bytes.length) return false
       return super.setMetadata(data)
     }
   }
@@ -81,8 +79,8 @@ function sha1 (data) {
 // given a function that ends the attempt (it then never settles). The
 // connection follows `encryption` (./encryption.js), redialled as the
 // download's are when the peer hangs up before MSE is done.
-async function fetchFrom ({ infoHash, host, port, timeout, encryption = 'off', stop = () => {} }) {
-  const Extension = await extension()
+function fetchFrom ({ infoHash, host, port, timeout, encryption = 'off', stop = () => {} }) {
+  const Extension = extension()
   const where = `${host}:${port}`
   return new Promise((resolve, reject) => {
     let done = false

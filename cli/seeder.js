@@ -48,7 +48,7 @@ function fullBitfield (pieceCount) {
 // peer that could not be reached, closed before its handshake or answered
 // with another info hash. server.close() also ends every connection.
 async function seed ({ torrent, storage, host = '127.0.0.1', port = 6881, dial = [], encryption = 'prefer', onPeer = () => {} }) {
-  const Metadata = await extension(torrent.info)
+  const Metadata = extension(torrent.info)
   const bitfield = fullBitfield(torrent.pieceCount)
   const id = peerId()
   const peers = new Set()
