@@ -9,7 +9,9 @@ const { spawn } = require('child_process')
 const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
+const assert = require('assert')
 const bencode = require('bencode')
+const { payload } = require('./libtorrent')
 
 const CLI = path.join(__dirname, '..', 'bin', 'peer-wire-native.js')
 
@@ -133,4 +135,29 @@ function fileReaches (file, digest, { timeout, output }) {
   })
 }
 
-module.exports = { CLI, run, startSeed, makeTorrent, fileReaches }
+// Files of a multi-file torrent written under `root`, and checked there.
+function writeFiles (root, files) {
+  for (const f of files) {
+    const where = path.join(root, ...f.path)
+    fs.mkdirSync(path.dirname(where), { recursive: true })
+    fs.writeFileSync(where, f.data)
+  }
+}
+
+function sameFiles (root, files) {
+  for (const f of files) {
+    const where = path.join(root, ...f.path)
+    assert.ok(fs.readFileSync(where).equals(f.data), `${where} differs`)
+  }
+}
+
+// A multi-file torrent's files: several folders deep, one of them empty.
+const ALBUM = [
+  { path: ['one.bin'], data: payload(300001, 11) },
+  { path: ['empty'], data: Buffer.alloc(0) },
+  { path: ['sub', 'two.txt'], data: payload(70000, 12) },
+  { path: ['sub', 'deeper', 'three'], data: payload(5, 13) },
+  { path: ['four.bin'], data: payload(500000, 14) }
+]
+
+module.exports = { CLI, run, startSeed, makeTorrent, fileReaches, writeFiles, sameFiles, ALBUM }
