@@ -11,7 +11,7 @@ const fs = require('fs')
 const net = require('net')
 const path = require('path')
 const pwp = require('..')
-const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { requireLibtorrent, createTorrent, payloadTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 const { tmpdir: tmp } = require('./tmpdir')
 
 const PIECE = 32768
@@ -61,15 +61,7 @@ for (const [name, load] of Object.entries(modules)) {
 
   test(`${name} serves the metadata to a libtorrent leecher that has only a magnet link; it downloads the torrent`, async (t) => {
     const utMetadata = await load()
-    const dir = tmpdir(t)
-    const source = path.join(dir, 'source')
-    const target = path.join(dir, 'target')
-    fs.mkdirSync(source)
-    fs.mkdirSync(target)
-    const data = payload(400000, 4)
-    fs.writeFileSync(path.join(source, 'payload.bin'), data)
-    const torrentFile = path.join(dir, 'payload.torrent')
-    const meta = createTorrent(path.join(source, 'payload.bin'), torrentFile, { pieceLength: PIECE })
+    const { data, meta, torrent: torrentFile, target } = payloadTorrent(tmpdir(t), 400000, 4, PIECE)
     const pieceCount = Math.ceil(data.length / PIECE)
     // the info dictionary, as bytes, from the .torrent libtorrent wrote (ut_metadata takes a whole torrent too)
     const torrent = fs.readFileSync(torrentFile)

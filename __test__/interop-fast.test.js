@@ -15,7 +15,7 @@ const net = require('net')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
-const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { createTorrent, payloadTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
@@ -117,15 +117,7 @@ test('fast with a libtorrent seed: have-all, allowed-fast after interested, a ve
 })
 
 test('fast with a libtorrent leecher: we seed with have-all and allowed-fast, choke once mid-way (rejecting); libtorrent verifies every piece', async (t) => {
-  const dir = tmpdir(t)
-  const source = path.join(dir, 'source')
-  const target = path.join(dir, 'target')
-  fs.mkdirSync(source)
-  fs.mkdirSync(target)
-  const data = payload(700000, 'fast-leech') // 22 pieces
-  fs.writeFileSync(path.join(source, 'payload.bin'), data)
-  const torrentFile = path.join(dir, 'payload.torrent')
-  const meta = createTorrent(path.join(source, 'payload.bin'), torrentFile, { pieceLength: PIECE })
+  const { data, meta, torrent: torrentFile, target } = payloadTorrent(tmpdir(t), 700000, 'fast-leech', PIECE) // 22 pieces
 
   const seen = { extensions: null, log: null, requests: 0, hasFast: false, keptAtChoke: null, pendingAtChoke: 0 }
   const sockets = new Set()

@@ -11,7 +11,7 @@ const fs = require('fs')
 const net = require('net')
 const path = require('path')
 const pwp = require('..')
-const { createTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { payloadTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
 const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
@@ -54,16 +54,7 @@ function serve (wire, data, pieces) {
 }
 
 async function makeTorrent (t, size, seed) {
-  const dir = tmpdir(t)
-  const source = path.join(dir, 'source')
-  const target = path.join(dir, 'target')
-  fs.mkdirSync(source)
-  fs.mkdirSync(target)
-  const data = payload(size, seed)
-  fs.writeFileSync(path.join(source, 'payload.bin'), data)
-  const torrent = path.join(dir, 'payload.torrent')
-  const meta = createTorrent(path.join(source, 'payload.bin'), torrent, { pieceLength: PIECE })
-  return { data, meta, torrent, source, target }
+  return payloadTorrent(tmpdir(t), size, seed, PIECE)
 }
 
 for (const policy of ['require', 'prefer']) {

@@ -12,7 +12,7 @@ const net = require('net')
 const path = require('path')
 const bencode = require('bencode')
 const pwp = require('..')
-const { requireLibtorrent, createTorrent, startPeer, payload, sha1, within, startSeed } = require('./libtorrent')
+const { requireLibtorrent, createTorrent, payloadTorrent, startPeer, payload, sha1, within, startSeed } = require('./libtorrent')
 const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
@@ -165,15 +165,7 @@ test('downloads a multi-piece payload from a libtorrent seed; handshake bits and
 })
 
 test('seeds a multi-piece payload to a libtorrent leecher, which verifies every piece', async (t) => {
-  const dir = tmpdir(t)
-  const source = path.join(dir, 'source')
-  const target = path.join(dir, 'target')
-  fs.mkdirSync(source)
-  fs.mkdirSync(target)
-  const data = payload(1500000, 2) // 46 pieces of 32 KiB
-  fs.writeFileSync(path.join(source, 'payload.bin'), data)
-  const torrentFile = path.join(dir, 'payload.torrent')
-  const meta = createTorrent(path.join(source, 'payload.bin'), torrentFile, { pieceLength: PIECE })
+  const { data, meta, torrent: torrentFile, target } = payloadTorrent(tmpdir(t), 1500000, 2, PIECE) // 46 pieces of 32 KiB
   const pieceCount = Math.ceil(data.length / PIECE)
   assert.strictEqual(meta.num_pieces, pieceCount)
 

@@ -7,6 +7,7 @@
 
 const { spawn, spawnSync } = require('child_process')
 const crypto = require('crypto')
+const fs = require('fs')
 const path = require('path')
 
 const PYTHON = '/usr/bin/python3' // Debian's: the one that can import libtorrent
@@ -128,6 +129,20 @@ function startPeer (t, args, { deadline = 40, encryption = 'plaintext' } = {}) {
 }
 
 // `size` bytes, the same for the same seed.
+// A payload of `size` bytes (from `seed`) in dir/source/payload.bin, an
+// empty dir/target, and libtorrent's .torrent for it in dir/payload.torrent.
+function payloadTorrent (dir, size, seed, pieceLength = 32768) {
+  const source = path.join(dir, 'source')
+  const target = path.join(dir, 'target')
+  fs.mkdirSync(source)
+  fs.mkdirSync(target)
+  const data = payload(size, seed)
+  fs.writeFileSync(path.join(source, 'payload.bin'), data)
+  const torrent = path.join(dir, 'payload.torrent')
+  const meta = createTorrent(path.join(source, 'payload.bin'), torrent, { pieceLength })
+  return { data, meta, torrent, source, target }
+}
+
 function payload (size, seed) {
   const key = crypto.createHash('sha256').update(`interop ${seed}`).digest()
   const cipher = crypto.createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16))
@@ -165,4 +180,4 @@ function dial (t, port, wire) {
   return socket
 }
 
-module.exports = { requireLibtorrent, createTorrent, startPeer, startSeed, dial, payload, sha1, within }
+module.exports = { requireLibtorrent, createTorrent, payloadTorrent, startPeer, startSeed, dial, payload, sha1, within }
