@@ -133,7 +133,10 @@ class Sender {
     this.inlineUsed = 0
     this.inlineBytes = 0 // what the inline payloads add to the encoding
     this.closed = false
-    this.payloads = null // the queued headers' payloads, in order
+    // The queued headers' payloads, in order: the first, and the others
+    // (only a reader's handler queues more while a flush pushes).
+    this.payload = null
+    this.payloads = null
     this.pushing = false // a flush is pushing (see the top of this file)
     this.encryptor = null // MSE's encrypt stream, once RC4 is agreed (lib/mse.js)
   }
@@ -206,7 +209,8 @@ class Sender {
       return
     }
     this.queue(kind, a, b, payload.length)
-    if (this.payloads === null) this.payloads = [payload]
+    if (this.payload === null) this.payload = payload
+    else if (this.payloads === null) this.payloads = [payload]
     else this.payloads.push(payload)
     this.flush()
   }
@@ -237,7 +241,8 @@ class Sender {
     // whole: the encoder takes from it only the bytes the ops name
     const inline = used === 0 ? undefined : this.inlineBuf
     const bytes = this.inlineBytes
-    const payloads = this.payloads
+    const payload = this.payload
+    const more = this.payloads
     this.count = 0
     this.inlineUsed = 0
     this.inlineBytes = 0
@@ -247,21 +252,23 @@ class Sender {
     this.inlineBuf = null
     const stream = this.stream
     const encryptor = this.encryptor
-    if (payloads === null) {
+    if (payload === null) {
       stream.push(encode(this.ops, n, inline, bytes, encryptor))
       return
     }
-    this.payloads = null
-    if (payloads.length === 1) { // the usual case: its header is the last op
+    this.payload = null
+    if (more === null) { // the usual case: its header is the last op
       if (encryptor !== null) { // the block as a copy (RC4 needs one), with its header
-        stream.push(encode(this.ops, n, inline, bytes, encryptor, payloads[0]))
+        stream.push(encode(this.ops, n, inline, bytes, encryptor, payload))
         return
       }
       stream.push(encode(this.ops, n, inline, bytes, null))
-      stream.push(payloads[0])
+      stream.push(payload)
       return
     }
     // Payloads sent from a reader's handler while this flush pushed.
+    this.payloads = null
+    const payloads = [payload, ...more]
     let at = encodeCut(this.ops, n, inline, bytes, payloads.length)
     const end = slabAt
     const out = slab
