@@ -4,7 +4,7 @@
 // meets the wire: cold (nothing compiled, nothing warmed up by an earlier
 // run). `node --expose-gc child.js <workload> <impl short name> [json]`
 // prints one JSON line: { ms }. The floors (`ceiling`, `count`, `copy`)
-// take no implementation.
+// take no implementation; nor does `floor`, bulk's floor in memory.
 
 const crypto = require('node:crypto')
 const { load } = require('./impls.js')
@@ -15,12 +15,14 @@ const MiB = 1024 * 1024
 async function main () {
   const [workload, short, json] = process.argv.slice(2)
   const opts = json ? JSON.parse(json) : {}
-  const floor = short === 'ceiling' || short === 'count' || short === 'copy'
+  const floor = short === 'ceiling' || short === 'count' || short === 'copy' || short === 'floor'
   const impl = floor ? null : (await load(short))[0]
   let ms
   if (workload === 'bulk') {
     const data = crypto.randomBytes(4 * MiB)
-    ms = short === 'ceiling' ? await W.ceiling(opts) : await W.bulk(impl, { ...opts, data })
+    ms = short === 'ceiling'
+      ? await W.ceiling(opts)
+      : short === 'floor' ? await W.bulkFloor({ ...opts, data }) : await W.bulk(impl, { ...opts, data })
   } else if (workload === 'reassembly') {
     const chunks = W.cut(W.pieceStream(opts.count), opts.size)
     ms = floor

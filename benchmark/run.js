@@ -98,8 +98,13 @@ async function main () {
   }
 
   if (want('bulk-memory')) {
-    const t = await alternate(impls, opts.rounds, once('bulk', { total, tcp: false }))
-    row(`bulk, in memory (${total / MiB} MiB)`, t, (ms) => fmtRate(total, ms))
+    // The floor: Node's streams alone with the same pattern (see bulkFloor).
+    const t = await alternate([...impls, { short: 'floor' }], opts.rounds, once('bulk', { total, tcp: false }))
+    const name = `bulk, in memory (${total / MiB} MiB)`
+    row(name, t, (ms) => fmtRate(total, ms))
+    const floor = median(t.floor)
+    const r = rows[rows.length - 1]
+    floorNotes.push(`Floor, ${name}: two bare stream.Duplex piped both ways with the same pattern and no protocol (a 13-byte header and the block pushed per request, every block compared) run at ${fmtRate(total, floor)}; peer-wire-native takes ${(r.medians.native / floor).toFixed(2)}× the floor's time, peer-wire-protocol ${(r.medians.pwp / floor).toFixed(2)}×, bittorrent-protocol ${(r.medians.btp / floor).toFixed(2)}×.`)
   }
   if (want('bulk-tcp')) {
     // Sockets as the program made them (Nagle on), then with setNoDelay(true)
