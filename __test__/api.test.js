@@ -213,8 +213,8 @@ describe('input', () => {
   })
 })
 
-describe('output: small messages coalesced per tick, blocks by reference', () => {
-  test('small messages go out together at the end of the tick, in order, with a block between them', async () => {
+describe('output: small messages coalesced per event-loop turn, blocks by reference', () => {
+  test('small messages go out together, in order, with a block between them', async () => {
     const w = pwp()
     const chunks = []
     w.on('data', (c) => chunks.push(c))
@@ -228,12 +228,31 @@ describe('output: small messages coalesced per tick, blocks by reference', () =>
     assert.equal(chunks.length, 2, 'the queue and the piece header, then the block, at once')
     assert.equal(chunks[1], block, 'the block is pushed as the caller gave it')
     await new Promise((resolve) => process.nextTick(resolve))
-    assert.equal(chunks.length, 3, 'the rest at the end of the tick, as one chunk')
+    assert.equal(chunks.length, 3, 'the rest as one chunk, when the flowing reader asks for more')
     assert.deepEqual(Buffer.concat(chunks), Buffer.concat([
       Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1]), Buffer.from([0, 0, 0, 1, 1]),
       Buffer.from([0, 0, 0, 12, 7, 0, 0, 0, 2, 0, 0, 0, 0]), block,
       Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 3]), Buffer.from([0, 0, 0, 1, 2])
     ]))
+  })
+
+  test('what is queued over one turn of the event loop goes out as one chunk, not one per tick', async () => {
+    // Node runs the ticks of each I/O callback (a socket read) before the
+    // next callback of the same turn: three ticks stand for three reads,
+    // each answered with a request, as a leecher does.
+    const w = pwp()
+    const chunks = []
+    w.on('data', (c) => chunks.push(c))
+    await new Promise((resolve) => setImmediate(resolve)) // flowing
+    await new Promise((resolve) => process.nextTick(() => {
+      w.have(1)
+      process.nextTick(() => {
+        w.have(2)
+        process.nextTick(() => { w.have(3); resolve() })
+      })
+    }))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(chunks, [Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1, 0, 0, 0, 5, 4, 0, 0, 0, 2, 0, 0, 0, 5, 4, 0, 0, 0, 3])])
   })
 
   test('read() right after a call returns its bytes', () => {

@@ -2,8 +2,10 @@
 
 // Bytes out. A wire's outgoing messages are queued as ops (a kind and three
 // numbers, see src/batch.rs) and encoded together, in one native call, at
-// the end of the tick, when the reader asks for data, or when the queue is
-// full; order is kept. The handshake, and bitfield and extended messages of
+// the end of the event loop's turn (setImmediate: after the I/O callbacks
+// of the turn, so that what every wire sends in answer to all the chunks
+// read in one turn goes out in one write each), when the reader asks for
+// data, or when the queue is full; order is kept. The handshake, and bitfield and extended messages of
 // up to INLINE_MAX bytes, are queued whole, their bytes copied in. A block,
 // or a larger payload, is not copied: its header is queued, the queue
 // flushed, and the payload pushed as the caller's buffer, at once, as 0.7.1
@@ -24,12 +26,19 @@ const OPS_INITIAL = 8 // a handshake, a bitfield and a few haves, in 128 bytes
 const OPS_MAX = 4096 // ops in one flush: at most 68 KiB of messages
 const INLINE_MAX = 1024
 
-// Senders with queued ops, flushed together at the end of the tick.
+// Senders with queued ops, flushed together at the end of the event loop's
+// turn. Not at the end of the tick (process.nextTick): over TCP that is
+// after each socket read, and a leecher's requests for the blocks of one
+// read went out as a write of their own (about 4 requests for a 64 KiB
+// read), the seed answering each such write with a write of its own;
+// gathered over the turn, they go out together. Measured here over
+// loopback TCP (1 GiB, 32 requests outstanding, 6 alternating runs): 449
+// against 510 ms median; in memory, the `have` storm and the mix equal.
 const dirty = []
 let flushScheduled = false
 function flushDirty () {
   flushScheduled = false
-  // senders that queue more while these push wait for the next tick
+  // senders that queue more while these push wait for the next turn
   const senders = dirty.splice(0, dirty.length)
   for (let i = 0; i < senders.length; i++) senders[i].flush()
 }
@@ -38,7 +47,7 @@ function flushDirty () {
 // one of its own, even of 64 bytes (which V8 keeps on its heap), becomes a
 // backing store of its own once the native encoder reads it, about 400
 // bytes of memory a wire, and work for the collector. A larger array, for
-// a wire that queues more in a tick, is the wire's own.
+// a wire that queues more in a turn, is the wire's own.
 const OPS_SLAB_WORDS = 2048
 let opsSlab = null
 let opsSlabAt = OPS_SLAB_WORDS
@@ -150,7 +159,7 @@ class Sender {
       dirty.push(this)
       if (!flushScheduled) {
         flushScheduled = true
-        process.nextTick(flushDirty)
+        setImmediate(flushDirty)
       }
     }
     if (ops === null) {

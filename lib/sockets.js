@@ -14,7 +14,7 @@
 const WATERMARK = 512 * 1024
 
 // Nagle's algorithm only adds latency under a wire: the wire already gathers
-// small messages into one write per tick and a chunk's answers into one
+// small messages into one write per event-loop turn and a chunk's answers into one
 // write, and what it sends last (a request, the end of a block) is what the
 // peer waits for. With Nagle on, that write waits for the acknowledgement of
 // the one before, which the peer delays (up to 40 ms on Linux) as it has

@@ -105,7 +105,7 @@ WireStream.prototype.pipe = function (dest, options) {
 }
 
 // The reader wants data: what is queued goes now, not at the end of the
-// tick. `read()` flushes too: after a `_read` that found nothing to push,
+// turn. `read()` flushes too: after a `_read` that found nothing to push,
 // Node calls `_read` again only after the next push, and a caller reading
 // right after `have()` must get the message.
 WireStream.prototype._read = function () {
