@@ -8,12 +8,15 @@ const { Duplex } = require('stream')
 const util = require('util')
 const { Sockets, isSocket, noDelay, WATERMARK } = require('./sockets.js')
 
+// What the wire holds for a reader that is behind before it stops taking
+// the peer's bytes (see _write). One object for all wires: Node reads the
+// options and keeps none of them.
+const DUPLEX_OPTIONS = Object.freeze({ readableHighWaterMark: WATERMARK })
+
 // `nagleOff`: turn Nagle's algorithm off on the sockets the wire is piped
 // to or from (see lib/sockets.js).
 function WireStream (nagleOff) {
-  // What the wire holds for a reader that is behind before it stops taking
-  // the peer's bytes (see _write).
-  Duplex.call(this, { readableHighWaterMark: WATERMARK })
+  Duplex.call(this, DUPLEX_OPTIONS)
   this._sockets = null // the sockets this wire is piped to, see pipe
   this._noDelay = nagleOff
   this._congested = false // the reader is behind: stop taking the peer's bytes, see _handle
