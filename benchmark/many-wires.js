@@ -11,8 +11,11 @@
 // RSS (Linux's RssAnon: the memory the process allocated, without the
 // pages of files it maps, such as node's own code, which the first use of
 // a code path pages in whichever implementation runs it; null elsewhere).
+// `floor` in place of an implementation: what Node's streams alone cost
+// for the same traffic (see floorWire).
 
 const fs = require('fs')
+const { Duplex } = require('stream')
 const { load } = require('./impls.js')
 const { HASH, ID_A, ID_B, tick } = require('./workloads.js')
 
@@ -32,7 +35,7 @@ async function main () {
   const [short, pairsArg] = process.argv.slice(2)
   const pairs = Number(pairsArg)
   const t = now()
-  const [impl] = await load(short)
+  const [impl] = short === 'floor' ? [{ create: floorWire }] : await load(short)
   const loadMs = Number(now() - t) / 1e6
   const bits = Buffer.alloc(125, 0xaa) // 1000 pieces, the even ones
 
@@ -95,6 +98,35 @@ function run (impl, pairs, bits) {
       }
     }
   })
+}
+
+// The floor: a bare stream.Duplex with the calls the round makes, and no
+// protocol. Each call adds the bytes a wire sends for it (a 68-byte
+// handshake, a 130-byte bitfield message, 9-byte haves), all pushed as one
+// chunk at the end of the tick; the events fire as the byte count reaches
+// each message's end (nothing is parsed).
+const FLOOR_ENDS = [68, 198, 207, 216, 225]
+const FLOOR_EVENTS = ['handshake', 'bitfield', 'have', 'have', 'have']
+function floorWire () {
+  let queued = 0
+  let got = 0
+  let next = 0
+  const wire = new Duplex({
+    read () {},
+    write (chunk, encoding, cb) {
+      got += chunk.length
+      while (next < FLOOR_ENDS.length && got >= FLOOR_ENDS[next]) wire.emit(FLOOR_EVENTS[next++])
+      cb()
+    }
+  })
+  const add = (bytes) => {
+    if (queued === 0) process.nextTick(() => { wire.push(Buffer.alloc(queued)); queued = 0 })
+    queued += bytes
+  }
+  wire.handshake = () => add(68)
+  wire.bitfield = () => add(130)
+  wire.have = () => add(9)
+  return wire
 }
 
 main().catch((err) => {

@@ -155,12 +155,17 @@ async function main () {
         results[impl.short].push(await child('many-wires.js', [impl.short, String(pairs)]))
       }
     }
+    // The floor (Node's streams alone, see many-wires.js), after the rounds.
+    const floors = []
+    for (let r = 0; r < Math.max(3, opts.rounds - 2); r++) floors.push(await child('many-wires.js', ['floor', String(pairs)]))
     const cold = {}
     const warm = {}
     for (const k of Object.keys(results)) {
       cold[k] = results[k].map((x) => x.cold)
       warm[k] = results[k].map((x) => x.ms)
     }
+    const floorCold = median(floors.map((x) => x.cold))
+    floorNotes.push(`Floor, ${pairs} wire pairs: bare stream.Duplex pairs piped both ways, each side pushing the same bytes (one chunk a tick) and emitting the same events by byte count, with no protocol: ${floorCold.toFixed(0)} ms cold, ${median(floors.map((x) => x.ms)).toFixed(0)} ms warm, ${(median(floors.map((x) => x.rss)) / 1024).toFixed(1)} KiB RSS${floors[0].anon === null ? '' : ` (${(median(floors.map((x) => x.anon)) / 1024).toFixed(1)} anonymous)`} and ${(median(floors.map((x) => x.heap)) / 1024).toFixed(1)} KiB of heap a pair; cold, peer-wire-native takes ${(median(cold.native) - floorCold).toFixed(0)} ms more than the floor, peer-wire-protocol ${(median(cold.pwp) - floorCold).toFixed(0)}, bittorrent-protocol ${(median(cold.btp) - floorCold).toFixed(0)}.`)
     row(`${pairs} wire pairs: handshake, bitfield, 3 haves; cold (first round in a fresh process)`, cold, (ms) => `${ms.toFixed(0)} ms`)
     row(`${pairs} wire pairs: the same, warm (second round)`, warm, (ms) => `${ms.toFixed(0)} ms`)
     const mem = {}
