@@ -2,17 +2,18 @@
 
 // Bytes out. A wire's outgoing messages are queued as ops (a kind and three
 // numbers, see src/batch.rs) and encoded together, in one native call, at
-// the end of the event loop's turn (setImmediate: after the I/O callbacks
-// of the turn, so that what every wire sends in answer to all the chunks
-// read in one turn goes out in one write each), when the reader asks for
-// data, or when the queue is full; order is kept. The handshake, and bitfield and extended messages of
-// up to INLINE_MAX bytes, are queued whole, their bytes copied in. A block,
-// or a larger payload, is not copied: its header is queued, the queue
-// flushed, and the payload pushed as the caller's buffer, at once, as 0.7.1
-// does (what is sent is what the buffer holds when the socket reads it; a
-// caller that reuses it right away finds it already taken, as with 0.7.1).
-// Encrypted, the block is copied once, right after its header, and both go
-// as one chunk (RC4 never modifies the caller's buffer).
+// the end of the event loop's turn (setImmediate: after the I/O callbacks of
+// the turn, so that what every wire sends in answer to all the chunks read
+// in one turn goes out in one write each), when the reader asks for data, or
+// when the queue is full; order is kept. The handshake, and bitfield and
+// extended messages of up to INLINE_MAX bytes, are queued whole, their bytes
+// copied in. A block, or a larger payload, is not copied: its header is
+// queued, the queue flushed, and the payload pushed as the caller's buffer,
+// at once, as 0.7.1 does (what is sent is what the buffer holds when the
+// socket reads it; a caller that reuses it right away finds it already
+// taken, as with 0.7.1). Encrypted, the block is copied once, right after
+// its header, and both go as one chunk (RC4 never modifies the caller's
+// buffer).
 // A flush pushes its messages whole and in order even when a push runs a
 // reader's handler that sends on this wire (a flowing stream emits 'data'
 // inside push): what that handler sends goes after them, never between a

@@ -14,15 +14,15 @@
 const WATERMARK = 512 * 1024
 
 // Nagle's algorithm only adds latency under a wire: the wire already gathers
-// small messages into one write per event-loop turn and a chunk's answers into one
-// write, and what it sends last (a request, the end of a block) is what the
-// peer waits for. With Nagle on, that write waits for the acknowledgement of
-// the one before, which the peer delays (up to 40 ms on Linux) as it has
-// nothing to send yet: a 16 KiB block per round trip then takes ~44 ms
-// instead of ~40 µs. So a wire turns it off on a socket it is piped to or
-// from (`opts.noDelay`, default true), as BitTorrent clients do on their
-// peer sockets; a net.Socket not yet connected keeps the setting for its
-// connection.
+// small messages into one write per event-loop turn and a chunk's answers
+// into one write, and what it sends last (a request, the end of a block) is
+// what the peer waits for. With Nagle on, that write waits for the
+// acknowledgement of the one before, which the peer delays (up to 40 ms on
+// Linux) as it has nothing to send yet: a 16 KiB block per round trip then
+// takes ~44 ms instead of ~40 µs. So a wire turns it off on a socket it is
+// piped to or from (`opts.noDelay`, default true), as BitTorrent clients do
+// on their peer sockets; a net.Socket not yet connected keeps the setting
+// for its connection.
 function noDelay (stream) {
   if (typeof stream.setNoDelay === 'function') stream.setNoDelay(true)
 }

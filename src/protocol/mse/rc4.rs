@@ -60,20 +60,8 @@ impl Rc4 {
         Rc4 { s, i: 0, j: 0 }
     }
 
-    /// One keystream byte, advancing the state.
-    #[inline(always)]
-    fn next(s: &mut [u8; 256], i: &mut u8, j: &mut u8) -> u8 {
-        *i = i.wrapping_add(1);
-        let si = s[usize::from(*i)];
-        *j = j.wrapping_add(si);
-        let sj = s[usize::from(*j)];
-        s[usize::from(*i)] = sj;
-        s[usize::from(*j)] = si;
-        s[usize::from(si.wrapping_add(sj))]
-    }
-
-    /// One keystream byte at counter `i` (taken mod 256), for the block
-    /// loop of [`Rc4::apply`]: `j` is kept unmasked (see there).
+    /// One keystream byte at counter `i` (taken mod 256), advancing the
+    /// state; `j` is kept unmasked (see [`Rc4::apply`]).
     #[inline(always)]
     fn step(s: &mut [u8; 256], i: usize, j: &mut usize) -> u8 {
         let i = i & 255;
@@ -123,22 +111,24 @@ impl Rc4 {
             Self::word(s, first + 24, &mut j, &mut block[24..]);
             i = i.wrapping_add(32);
         }
-        let mut j = j as u8; // mod 256: the RC4 `j`
         for b in blocks.into_remainder() {
-            *b ^= Self::next(s, &mut i, &mut j);
+            i = i.wrapping_add(1);
+            *b ^= Self::step(s, usize::from(i), &mut j);
         }
         self.i = i;
-        self.j = j;
+        self.j = j as u8; // mod 256: the RC4 `j`
     }
 
     /// Discards the next `n` keystream bytes (MSE discards 1024).
     pub fn skip(&mut self, n: usize) {
-        let (mut i, mut j) = (self.i, self.j);
+        let mut i = self.i;
+        let mut j = usize::from(self.j);
         for _ in 0..n {
-            Self::next(&mut self.s, &mut i, &mut j);
+            i = i.wrapping_add(1);
+            Self::step(&mut self.s, usize::from(i), &mut j);
         }
         self.i = i;
-        self.j = j;
+        self.j = j as u8;
     }
 }
 
