@@ -151,12 +151,14 @@ class Sender {
     this.encryptor = null // MSE's encrypt stream, once RC4 is agreed (lib/mse.js)
   }
 
-  // Queues a message without payload (or a header, see `send`).
-  queue (kind, a, b, c) {
+  // Queues a message without payload (or a header, see `send`). `now`: the
+  // caller flushes at once (or a flush under way takes it), so no flush at
+  // the end of the turn is needed for it.
+  queue (kind, a, b, c, now) {
     if (this.closed) return
     let ops = this.ops
     let n = this.count
-    if (n === 0) {
+    if (n === 0 && now !== true) {
       dirty.push(this)
       if (!flushScheduled) {
         flushScheduled = true
@@ -169,7 +171,7 @@ class Sender {
       if (n >= OPS_MAX && !this.pushing) {
         this.flush()
         n = 0
-        dirty.push(this)
+        if (now !== true) dirty.push(this)
       } else {
         ops = new Uint32Array(2 * ops.length)
         ops.set(this.ops)
@@ -218,7 +220,7 @@ class Sender {
       this.inline(payload, payload.length)
       return
     }
-    this.queue(kind, a, b, payload.length)
+    this.queue(kind, a, b, payload.length, true)
     if (this.payload === null) this.payload = payload
     else if (this.payloads === null) this.payloads = [payload]
     else this.payloads.push(payload)
