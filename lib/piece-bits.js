@@ -2,6 +2,7 @@
 
 const util = require('util')
 const { U32 } = require('./checks.js')
+const { carver } = require('./slab.js')
 
 // The peer's pieces, one bit each (most significant bit first, as a
 // bitfield message carries them), in a Uint8Array grown by doubling. Indexes
@@ -38,22 +39,13 @@ PieceBits.prototype.grow = function (size) {
 }
 
 // Bits of up to 512 bytes (4096 pieces) are views on a shared 8 KiB slab,
-// zeroed, as Node's Buffer pool serves small Buffers: a Uint8Array of its
-// own over 64 bytes has a backing store of its own, about 250 bytes more a
-// wire, and work for the collector. A slab is kept alive by any wire whose
-// bits are in it, at most 8 KiB; the slice a wire outgrew is not reused.
+// zeroed (lib/slab.js: about 250 bytes less a wire than a Uint8Array of its
+// own). A slab is kept alive by any wire whose bits are in it, at most
+// 8 KiB; the slice a wire outgrew is not reused.
 const BITS_SLAB = 8192
-let bitsSlab = null
-let bitsSlabAt = BITS_SLAB
+const carveBits = carver(BITS_SLAB, Uint8Array)
 function allocBits (size) {
-  if (size > BITS_SLAB / 16) return new Uint8Array(size)
-  if (BITS_SLAB - bitsSlabAt < size) {
-    bitsSlab = new ArrayBuffer(BITS_SLAB)
-    bitsSlabAt = 0
-  }
-  const bytes = new Uint8Array(bitsSlab, bitsSlabAt, size)
-  bitsSlabAt += size
-  return bytes
+  return size > BITS_SLAB / 16 ? new Uint8Array(size) : carveBits(size)
 }
 
 PieceBits.prototype.has = function (i) {

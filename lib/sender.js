@@ -20,6 +20,7 @@
 // block's header and its bytes.
 
 const native = require('./native.js')
+const { carver } = require('./slab.js')
 
 const { KIND_HANDSHAKE, HANDSHAKE_LENGTH, ID_PIECE, OP_WORDS, OP_INLINE, MAX_OP_LENGTH, MAX_PAYLOAD_LENGTH } = native
 
@@ -49,18 +50,9 @@ function flushDirty () {
 // backing store of its own once the native encoder reads it, about 400
 // bytes of memory a wire, and work for the collector. A larger array, for
 // a wire that queues more in a turn, is the wire's own.
-const OPS_SLAB_WORDS = 2048
-let opsSlab = null
-let opsSlabAt = OPS_SLAB_WORDS
+const carveOps = carver(8192, Uint32Array)
 function firstOps () {
-  const words = OPS_INITIAL * OP_WORDS
-  if (OPS_SLAB_WORDS - opsSlabAt < words) {
-    opsSlab = new ArrayBuffer(4 * OPS_SLAB_WORDS)
-    opsSlabAt = 0
-  }
-  const ops = new Uint32Array(opsSlab, 4 * opsSlabAt, words)
-  opsSlabAt += words
-  return ops
+  return carveOps(OPS_INITIAL * OP_WORDS)
 }
 
 // Inline payloads wait for their flush in a region of a shared 16 KiB
@@ -68,17 +60,9 @@ function firstOps () {
 // Node's pool (a Buffer is a Uint8Array subclass), and no Node pool slice is
 // pinned. A region is the wire's until its flush, and never handed out again.
 const STAGING_SLAB = 16384
-let staging = null
-let stagingAt = STAGING_SLAB
+const carveStaging = carver(STAGING_SLAB, Uint8Array)
 function stagingRegion (size) {
-  if (size > STAGING_SLAB / 8) return new Uint8Array(size)
-  if (STAGING_SLAB - stagingAt < size) {
-    staging = new ArrayBuffer(STAGING_SLAB)
-    stagingAt = 0
-  }
-  const region = new Uint8Array(staging, stagingAt, size)
-  stagingAt += size
-  return region
+  return size > STAGING_SLAB / 8 ? new Uint8Array(size) : carveStaging(size)
 }
 
 // Encoded messages are written into a slab and pushed as subarrays of it
