@@ -211,6 +211,36 @@ describe('input', () => {
     assert.equal(seen, count)
     assert.equal(receiver.downloaded, count * 16384)
   })
+
+  // The memory a wire holds: between frames its decoder is a number, and
+  // native memory is taken only for a frame cut across writes (or a
+  // violation), then kept.
+  test('writes that end between messages take no native receiver; one that cuts a message does, and decoding goes on', () => {
+    const sender = pwp()
+    sender.handshake(HASH, ID)
+    sender.bitfield(Buffer.from([0xff, 0x80]))
+    sender.have(3)
+    sender.extended(0, { m: { ut_pex: 1 } })
+    const first = output(sender)
+    sender.have(12)
+    sender.interested()
+    const second = output(sender)
+    const receiver = pwp()
+    const got = []
+    for (const event of ['handshake', 'bitfield', 'have', 'extended', 'interested']) {
+      receiver.on(event, (a) => got.push(event === 'have' ? a : event))
+    }
+    receiver.write(first.subarray(0, 68)) // the handshake
+    receiver.write(first.subarray(68))
+    assert.equal(receiver._receiver.native, null)
+    assert.deepEqual(got, ['handshake', 'bitfield', 3, 'extended'])
+    receiver.write(second.subarray(0, 6)) // inside the have
+    assert.notEqual(receiver._receiver.native, null)
+    receiver.write(second.subarray(6))
+    assert.deepEqual(got, ['handshake', 'bitfield', 3, 'extended', 12, 'interested'])
+    assert.equal(receiver.peerPieces[12], true)
+    assert.equal(receiver.peerExtensions.extended, true)
+  })
 })
 
 describe('output: small messages coalesced per event-loop turn, blocks by reference', () => {

@@ -15,6 +15,7 @@ const native = require('./native.js')
 const {
   RECORD_HEADER: HEADER,
   RECORD_STRIDE: STRIDE,
+  RECEIVER_FRESH,
   KIND_MASK,
   KIND_KEEP_ALIVE,
   KIND_HANDSHAKE,
@@ -95,7 +96,12 @@ class Receiver {
   // `wire` has a handler per message (`_onchoke`, `_onhave(index)`, …).
   constructor (wire, maxFrameLength) {
     this.wire = wire
-    this.native = native.receiverNew(maxFrameLength)
+    // Between frames the native receiver is a word kept here (see
+    // src/batch.rs): `native` stays null until a call hands the receiver
+    // back (a chunk ended inside a frame, a violation) or one is needed.
+    this.packed = RECEIVER_FRESH
+    this.maxFrameLength = maxFrameLength
+    this.native = null
     this.parsing = true
     // A piece whose block is arriving over several chunks (see fill).
     this.blockLength = -1 // -1: none
@@ -112,14 +118,20 @@ class Receiver {
   // Every chunk received after this is decrypted in place with the RC4
   // stream of `session`, an established MSE handshake (lib/mse.js).
   decryptFrom (session) {
-    native.receiverSetDecrypt(this.native, session)
+    native.receiverSetDecrypt(this.own(), session)
     this.decrypting = true
   }
 
   // Whether our handshake set the fast bit (BEP 6): the decoder reads the
   // fast messages as such only when the peer's did too.
   setFast (fast) {
-    native.receiverSetFast(this.native, fast)
+    native.receiverSetFast(this.own(), fast)
+  }
+
+  // The native receiver itself, made from its word if need be.
+  own () {
+    if (this.native === null) this.native = native.receiverUnpack(this.packed, this.maxFrameLength)
+    return this.native
   }
 
   // No record is handed on after this, not even the rest of the chunk's.
@@ -198,7 +210,14 @@ class Receiver {
         if (this.blockLength >= 0) from = Math.min(chunk.length, from + this.blockLength - this.blockFilled)
         count = next = 0
         if (from < chunk.length || fresh) {
-          gathered = native.receiverReceive(this.native, chunk, from, records.bytes, fresh)
+          if (this.native !== null) {
+            gathered = native.receiverReceive(this.native, chunk, from, records.bytes, fresh)
+          } else {
+            // Not encrypted (that takes the receiver itself): `fresh` means nothing here.
+            this.native = native.receiverReceivePacked(this.packed, this.maxFrameLength, chunk, from, records.bytes)
+            if (this.native === null) this.packed = words[2] // the header's `state`
+            gathered = null
+          }
           fresh = false
           count = words[0]
           from = words[1]

@@ -5,8 +5,9 @@
 //! **Bytes in: records.** [`Receiver::receive`] decodes every frame of a
 //! chunk it has room for and writes one fixed-size record per frame into a
 //! caller-owned `Uint32Array` (its bytes), so no JavaScript object is made
-//! per message. The array starts with a header `[count, position]`, then
-//! `count` records of [`RECORD_STRIDE`] words `[kind, a, b, c, d]`:
+//! per message. The array starts with a header `[count, position, state]`
+//! (`state`: see below), then `count` records of [`RECORD_STRIDE`] words
+//! `[kind, a, b, c, d]`:
 //!
 //! | kind | a | b | c | d |
 //! |---|---|---|---|---|
@@ -32,6 +33,17 @@
 //! caller gathers the block itself, straight into the buffer it hands the
 //! application, and calls again after it. The violation behind a
 //! [`KIND_ERROR`] record is taken with [`Receiver::take_error`].
+//!
+//! **A receiver between frames is one word.** Most of the time a wire's
+//! receiver is between frames, with nothing held back: its whole state is
+//! then a few flags, [`Receiver::packed`]. The caller keeps that word, not
+//! a receiver, and decodes with [`Receiver::receive_packed`], which makes
+//! the receiver from it for the call and writes the word it ends with into
+//! the header's `state`; only when a chunk ends inside a frame (the bytes
+//! held back), or on a violation, does it hand back the receiver itself,
+//! for the caller to keep from then on. A connection that never splits a
+//! frame across chunks so costs no allocation and no handle. [`RECEIVER_FRESH`]
+//! is the word of a new receiver.
 //!
 //! A call ends after a handshake record (the handshake is the last record
 //! of its call), so that the caller has handled the peer's handshake
@@ -78,8 +90,10 @@ pub use mse::{Encryptor, Fed, MseSession};
 pub use ops::{encode_ops, encode_ops_cut};
 pub use records::Receiver;
 
-/// Words before the first record: `[count, position]`.
-pub const RECORD_HEADER: usize = 2;
+/// Words before the first record: `[count, position, state]`.
+pub const RECORD_HEADER: usize = 3;
+/// The packed state of a new receiver (see [`Receiver::packed`]).
+pub const RECEIVER_FRESH: u32 = 0;
 /// Words per record: `[kind, a, b, c, d]`.
 pub const RECORD_STRIDE: usize = 5;
 /// Words per op: `[kind, a, b, c]`.
@@ -161,6 +175,9 @@ pub enum BatchError {
     /// plaintext, or taken already).
     #[error("no RC4 stream: the MSE handshake is not established with RC4, or it was taken")]
     NoCipher,
+    /// A word that is no receiver's packed state.
+    #[error("not a receiver state: {0}")]
+    BadState(u32),
 }
 
 #[cfg(test)]

@@ -2,13 +2,22 @@
 
 use super::{
     BatchError, FLAG_BUFFERED, FLAG_SPLIT, HANDSHAKE_DHT, HANDSHAKE_EXTENDED, HANDSHAKE_FAST,
-    KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECORD_HEADER, RECORD_STRIDE,
+    KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECEIVER_FRESH, RECORD_HEADER,
+    RECORD_STRIDE,
 };
 use crate::protocol::mse::Rc4;
 use crate::protocol::{
-    DecodeError, Decoder, Extensions, FrameKind, Message, MessageId, Origin, INFO_HASH_OFFSET,
-    PEER_ID_OFFSET,
+    Boundary, DecodeError, Decoder, Extensions, FrameKind, Message, MessageId, Origin,
+    INFO_HASH_OFFSET, PEER_ID_OFFSET,
 };
+
+// The bits of a packed receiver (see `Receiver::packed`).
+const PACKED_HANDSHAKEN: u32 = 1;
+const PACKED_PEER_DHT: u32 = 2;
+const PACKED_PEER_EXTENDED: u32 = 4;
+const PACKED_PEER_FAST: u32 = 8;
+const PACKED_FAST: u32 = 16;
+const PACKED_ALL: u32 = 31;
 
 /// Decodes chunks into records: the decoder behind one wire, in split mode,
 /// and the violation it met, until taken; on an encrypted connection, the
@@ -31,6 +40,74 @@ impl Receiver {
             error: None,
             decrypt: None,
         }
+    }
+
+    /// The receiver's whole state as one word, when it is between frames
+    /// with nothing held back, no violation to tell and nothing to decrypt
+    /// (see the module): [`unpack`](Self::unpack) makes the same receiver
+    /// again. `None` elsewhere.
+    pub fn packed(&self) -> Option<u32> {
+        if self.error.is_some() || self.decrypt.is_some() {
+            return None;
+        }
+        let b = self.decoder.boundary()?;
+        let bit = |on: bool, bit: u32| if on { bit } else { 0 };
+        Some(
+            bit(b.handshaken, PACKED_HANDSHAKEN)
+                | bit(b.peer.dht, PACKED_PEER_DHT)
+                | bit(b.peer.extended, PACKED_PEER_EXTENDED)
+                | bit(b.peer.fast, PACKED_PEER_FAST)
+                | bit(b.fast, PACKED_FAST),
+        )
+    }
+
+    /// The receiver `packed` described, rejecting message bodies over
+    /// `max_frame_len` bytes (the bound is the caller's to keep).
+    pub fn unpack(word: u32, max_frame_len: u32) -> Result<Self, BatchError> {
+        if word & !PACKED_ALL != 0 {
+            return Err(BatchError::BadState(word));
+        }
+        let on = |bit: u32| word & bit != 0;
+        let boundary = Boundary {
+            handshaken: on(PACKED_HANDSHAKEN),
+            peer: Extensions {
+                dht: on(PACKED_PEER_DHT),
+                extended: on(PACKED_PEER_EXTENDED),
+                fast: on(PACKED_PEER_FAST),
+            },
+            fast: on(PACKED_FAST),
+            split_pieces: true,
+        };
+        Ok(Receiver {
+            decoder: Decoder::from_boundary(boundary, max_frame_len),
+            error: None,
+            decrypt: None,
+        })
+    }
+
+    /// [`receive`](Self::receive) on the receiver `word` packs (see
+    /// [`packed`](Self::packed)). When it ends packable again, the header's
+    /// `state` is its new word and `None` is returned; else the receiver
+    /// itself, to be kept and called from then on (`state` is then
+    /// [`RECEIVER_FRESH`], meaningless). A receiver made from a word holds
+    /// no bytes, so the call returns none: every frame it decodes lies in
+    /// `chunk`.
+    pub fn receive_packed(
+        word: u32,
+        max_frame_len: u32,
+        chunk: &[u8],
+        from: u32,
+        out: &mut [u8],
+    ) -> Result<Option<Receiver>, BatchError> {
+        let mut receiver = Receiver::unpack(word, max_frame_len)?;
+        let gathered = receiver.receive(chunk, from, out)?;
+        debug_assert!(gathered.is_none(), "a frame gathered from one chunk");
+        let state = receiver.packed();
+        put(
+            &mut out[2 * 4..RECORD_HEADER * 4],
+            [state.unwrap_or(RECEIVER_FRESH)],
+        );
+        Ok(state.is_none().then_some(receiver))
     }
 
     /// From now on [`receive_new`](Self::receive_new) decrypts each new
@@ -119,7 +196,7 @@ impl Receiver {
                 gathered = Some(bytes);
             }
         }
-        put(header, [count as u32, pos as u32]);
+        put(header, [count as u32, pos as u32, RECEIVER_FRESH]);
         Ok(gathered)
     }
 

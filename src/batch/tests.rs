@@ -758,3 +758,132 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_receiver_packs_only_between_frames_with_nothing_held() {
+    const MAX: u32 = DEFAULT_MAX_FRAME_LEN;
+    let mut rx = Receiver::new(MAX);
+    assert_eq!(rx.packed(), Some(RECEIVER_FRESH));
+    assert_eq!(
+        Receiver::unpack(32, MAX).err(),
+        Some(BatchError::BadState(32))
+    );
+    let mut out = records_buffer(8);
+
+    // Part of the handshake held back: no word says it.
+    let hs = handshake();
+    rx.receive(&hs[..10], 0, &mut out).unwrap();
+    assert_eq!(rx.packed(), None);
+    rx.receive(&hs[10..], 0, &mut out).unwrap();
+    let packed = rx.packed().expect("between frames again");
+
+    // From the word, a chunk that ends inside a frame hands the receiver
+    // back; one that ends between frames, the next word.
+    let have = message(Message::Have(9));
+    let spilled = Receiver::receive_packed(packed, MAX, &have[..6], 0, &mut out).unwrap();
+    let mut spilled = spilled.expect("bytes held back");
+    assert_eq!(read(&out).0, 0);
+    spilled.receive(&have[6..], 0, &mut out).unwrap();
+    assert_eq!(
+        read(&out).2[0][..2],
+        [id(MessageId::Have) | FLAG_BUFFERED, 9]
+    );
+    assert!(Receiver::receive_packed(packed, MAX, &have, 0, &mut out)
+        .unwrap()
+        .is_none());
+    assert_eq!(word(&out, 2), packed);
+
+    // A violation hands the receiver back, with its error.
+    let bad = [0, 0, 0, 2, 4, 0];
+    let mut spilled = Receiver::receive_packed(packed, MAX, &bad, 0, &mut out)
+        .unwrap()
+        .expect("an error to tell");
+    assert_eq!(read(&out).2[0][0], KIND_ERROR);
+    assert_eq!(
+        spilled.take_error().map(|e| e.code()),
+        Some("ERR_PEER_WIRE_BAD_LENGTH")
+    );
+}
+
+proptest! {
+    /// A receiver kept as its packed word while it packs, and as itself once
+    /// a call hands it back, decodes any stream cut anywhere exactly as a
+    /// receiver kept whole: the same records, gathered bytes and error; and
+    /// the word it is kept as is the one the whole one packs to.
+    #[test]
+    fn a_packed_receiver_decodes_as_a_kept_one(
+        ops in proptest::collection::vec(any_op(), 0..30),
+        garbage in proptest::option::of(proptest::collection::vec(any::<u8>(), 1..12)),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        hs_flags in 0u32..8,
+        ours_fast in any::<bool>(),
+    ) {
+        const MAX: u32 = DEFAULT_MAX_FRAME_LEN;
+        let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
+        let mut payloads = INFO_HASH.to_vec();
+        payloads.extend_from_slice(&PEER_ID);
+        for (op, bytes) in &ops {
+            all.push(*op);
+            payloads.extend_from_slice(bytes);
+        }
+        let mut stream = encode(&all, &payloads).unwrap();
+        if let Some(garbage) = garbage {
+            stream.extend_from_slice(&garbage);
+        }
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(stream.len() + 1)).collect();
+        cuts.extend([0, stream.len()]);
+        cuts.sort_unstable();
+        cuts.dedup();
+
+        let mut kept = Receiver::new(MAX);
+        kept.set_fast(ours_fast);
+        let mut state = kept.packed().expect("a new receiver packs");
+        let mut own: Option<Receiver> = None;
+        // Room for few records, so that calls resume mid-chunk.
+        let (mut out_a, mut out_b) = (records_buffer(3), records_buffer(3));
+        let mut block_left = 0;
+        for w in cuts.windows(2) {
+            let chunk = &stream[w[0]..w[1]];
+            let mut from = 0;
+            loop {
+                let n = block_left.min(chunk.len() - from);
+                from += n;
+                block_left -= n;
+                if block_left > 0 {
+                    break;
+                }
+                let got_a = kept.receive(chunk, from as u32, &mut out_a).unwrap();
+                let got_b = match own.as_mut() {
+                    Some(rx) => rx.receive(chunk, from as u32, &mut out_b).unwrap(),
+                    None => {
+                        match Receiver::receive_packed(state, MAX, chunk, from as u32, &mut out_b).unwrap() {
+                            Some(rx) => {
+                                prop_assert_eq!(kept.packed(), None);
+                                own = Some(rx);
+                            }
+                            None => {
+                                state = word(&out_b, 2);
+                                prop_assert_eq!(Some(state), kept.packed());
+                            }
+                        }
+                        None
+                    }
+                };
+                prop_assert_eq!(&got_a, &got_b);
+                let (count, position, records) = read(&out_a);
+                prop_assert_eq!(&(count, position, records.clone()), &read(&out_b));
+                if let Some(r) = records.last() {
+                    if r[0] & FLAG_SPLIT != 0 {
+                        block_left = r[3] as usize;
+                    }
+                }
+                from = position;
+                if count == 0 || records.last().is_some_and(|r| r[0] == KIND_ERROR) {
+                    break;
+                }
+            }
+        }
+        let own_error = own.as_mut().and_then(|rx| rx.take_error());
+        prop_assert_eq!(kept.take_error(), own_error);
+    }
+}

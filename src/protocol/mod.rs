@@ -21,7 +21,7 @@ mod id;
 mod message;
 pub mod mse;
 
-pub use decoder::{Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
+pub use decoder::{Boundary, Decoder, Frame, FrameKind, Origin, DEFAULT_MAX_FRAME_LEN};
 pub use error::{BodyLen, DecodeError};
 pub use fast::{allowed_fast_set, allowed_fast_set_from, FastSetError, MAX_ALLOWED_FAST_SET_LEN};
 pub use handshake::{
