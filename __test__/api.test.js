@@ -285,6 +285,18 @@ describe('output: small messages coalesced per event-loop turn, blocks by refere
     assert.deepEqual(chunks, [Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1, 0, 0, 0, 5, 4, 0, 0, 0, 2, 0, 0, 0, 5, 4, 0, 0, 0, 3])])
   })
 
+  test('a wire holds its queue only until the flush: an idle wire keeps none', async () => {
+    const wire = pwp()
+    wire.handshake(HASH, ID)
+    wire.have(1)
+    assert.notEqual(wire._sender.ops, null)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(wire._sender.ops, null)
+    for (let i = 0; i < 100; i++) wire.have(i) // more than the first array holds
+    assert.ok(output(wire).length > 0)
+    assert.equal(wire._sender.ops, null)
+  })
+
   test('read() right after a call returns its bytes', () => {
     const w = pwp()
     w.have(7)

@@ -45,14 +45,23 @@ function flushDirty () {
   for (let i = 0; i < senders.length; i++) senders[i].flush()
 }
 
-// A wire's first ops array is a view on a shared 8 KiB slab (64 wires'):
-// one of its own, even of 64 bytes (which V8 keeps on its heap), becomes a
-// backing store of its own once the native encoder reads it, about 400
-// bytes of memory a wire, and work for the collector. A larger array, for
-// a wire that queues more in a turn, is the wire's own.
+// A wire holds an ops array only while it has ops queued: a flush hands
+// it back. Arrays of OPS_INITIAL ops go to a pool the next queue takes from
+// (a wire in bulk takes and returns the same array for every block); they
+// are views on shared 8 KiB slabs: one of its own, even of 64 bytes (which
+// V8 keeps on its heap), becomes a backing store of its own once the
+// native encoder reads it, about 400 bytes of memory and work for the
+// collector. A larger array, for a wire that queued more in a turn, is
+// dropped.
+const OPS_WORDS = OPS_INITIAL * OP_WORDS
+const POOL_MAX = 64
 const carveOps = carver(8192, Uint32Array)
-function firstOps () {
-  return carveOps(OPS_INITIAL * OP_WORDS)
+const opsPool = []
+function takeOps () {
+  return opsPool.length !== 0 ? opsPool.pop() : carveOps(OPS_WORDS)
+}
+function returnOps (ops) {
+  if (ops.length === OPS_WORDS && opsPool.length < POOL_MAX) opsPool.push(ops)
 }
 
 // Inline payloads wait for their flush in a region of a shared 16 KiB
@@ -150,11 +159,12 @@ class Sender {
       }
     }
     if (ops === null) {
-      ops = this.ops = firstOps()
+      ops = this.ops = takeOps()
     } else if (n * OP_WORDS === ops.length) {
       if (n >= OPS_MAX && !this.pushing) {
         this.flush()
         n = 0
+        ops = this.ops = takeOps()
         if (now !== true) dirty.push(this)
       } else {
         ops = new Uint32Array(2 * ops.length)
@@ -233,6 +243,8 @@ class Sender {
 
   pushQueued () {
     const n = this.count
+    const ops = this.ops
+    this.ops = null // handed back once encoded (see takeOps)
     const used = this.inlineUsed
     // whole: the encoder takes from it only the bytes the ops name
     const inline = used === 0 ? undefined : this.inlineBuf
@@ -249,23 +261,25 @@ class Sender {
     const stream = this.stream
     const encryptor = this.encryptor
     if (payload === null) {
-      stream.push(encode(this.ops, n, inline, bytes, encryptor))
+      const out = encode(ops, n, inline, bytes, encryptor)
+      returnOps(ops)
+      stream.push(out)
       return
     }
     this.payload = null
     if (more === null) { // the usual case: its header is the last op
-      if (encryptor !== null) { // the block as a copy (RC4 needs one), with its header
-        stream.push(encode(this.ops, n, inline, bytes, encryptor, payload))
-        return
-      }
-      stream.push(encode(this.ops, n, inline, bytes, null))
-      stream.push(payload)
+      // encrypted, the block as a copy (RC4 needs one), with its header
+      const out = encode(ops, n, inline, bytes, encryptor, encryptor === null ? undefined : payload)
+      returnOps(ops)
+      stream.push(out)
+      if (encryptor === null) stream.push(payload)
       return
     }
     // Payloads sent from a reader's handler while this flush pushed.
     this.payloads = null
     const payloads = [payload, ...more]
-    let at = encodeCut(this.ops, n, inline, bytes, payloads.length)
+    let at = encodeCut(ops, n, inline, bytes, payloads.length)
+    returnOps(ops)
     const end = slabAt
     const out = slab
     // Read before any push: a push can run another wire's flush.
