@@ -6,29 +6,55 @@
 // three haves. Prints JSON: the time until every wire has received all of
 // it in the first round (`cold`: a fresh process, the first wires a program
 // makes) and in the second (`ms`: warm), the heap, external and RSS growth
-// per pair after a full GC (first round), and the time it took to load the
+// per pair after the first round, and the time it took to load the
 // implementation (`load`). `anon`: the growth of the anonymous part of the
 // RSS (Linux's RssAnon: the memory the process allocated, without the
 // pages of files it maps, such as node's own code, which the first use of
 // a code path pages in whichever implementation runs it; null elsewhere).
+// `young`: the growth of V8's young generation (its resident part), and
+// `files`: of the RSS of mapped files. Neither grows with the pairs: the
+// young generation is empty after a full GC, and grows to a cap with what
+// the process allocated and how much of it survived (V8's heuristics), and
+// node's code is paged in once; yet both are in the RSS growth, divided by
+// the pairs. `kept` is the RSS growth without them: what the pairs keep.
+// Memory is read after two full GCs 100 ms apart: V8 frees the memory of
+// dead ArrayBuffers in a background sweep, and `external` still counted
+// them right after one (measured here: 1.4 KiB a pair of slabs already
+// dead, 0.3 KiB after the second).
 // `floor` in place of an implementation: what Node's streams alone cost
 // for the same traffic (see floorWire).
 
 const fs = require('fs')
+const v8 = require('v8')
 const { Duplex } = require('stream')
 const { load } = require('./impls.js')
 const { HASH, ID_A, ID_B, tick } = require('./workloads.js')
 
 const now = () => process.hrtime.bigint()
 
-// RssAnon in bytes, or null where /proc does not tell it.
-function rssAnon () {
+// The RSS's parts in bytes, from /proc/self/status: `anon` (RssAnon) and
+// `files` (RssFile), null where /proc does not tell them.
+function rssParts () {
   try {
-    const m = /^RssAnon:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))
-    return m ? Number(m[1]) * 1024 : null
+    const status = fs.readFileSync('/proc/self/status', 'latin1')
+    const kb = (name) => {
+      const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)
+      return m ? Number(m[1]) * 1024 : null
+    }
+    return { anon: kb('RssAnon'), files: kb('RssFile') }
   } catch {
-    return null
+    return { anon: null, files: null }
   }
+}
+
+// What the process holds: process.memoryUsage(), the RSS's parts, and the
+// resident part of V8's young generation, after two full GCs (see the top).
+async function memory () {
+  global.gc()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  global.gc()
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
+  return { ...process.memoryUsage(), ...rssParts(), young: young ? young.physical_space_size : 0 }
 }
 
 async function main () {
@@ -42,17 +68,13 @@ async function main () {
   // Round 1, in a fresh process: memory. What the pairs hold after a full
   // GC, against the same process before them (RSS only grows in a fresh
   // process, so this round is the one to read it from).
-  global.gc()
-  const before = process.memoryUsage()
-  const anonBefore = rssAnon()
+  const before = await memory()
   const c0 = now()
   const first = await run(impl, pairs, bits)
   const cold = Number(now() - c0) / 1e6
   await tick()
-  global.gc()
-  const after = process.memoryUsage()
-  const anonAfter = rssAnon()
-  const per = (key) => (after[key] - before[key]) / pairs
+  const after = await memory()
+  const per = (key) => before[key] === null ? null : (after[key] - before[key]) / pairs
 
   // Round 2: time, with the code paths compiled by round 1 (the other
   // workloads have a warm-up round too), after round 1's wires ended.
@@ -64,7 +86,8 @@ async function main () {
   const wires = await run(impl, pairs, bits)
   const ms = Number(now() - t0) / 1e6
 
-  process.stdout.write(JSON.stringify({ cold, ms, load: loadMs, heap: per('heapUsed'), external: per('external'), rss: per('rss'), anon: anonBefore === null ? null : (anonAfter - anonBefore) / pairs, wires: wires.length }) + '\n')
+  const kept = per('files') === null ? null : per('rss') - per('young') - per('files')
+  process.stdout.write(JSON.stringify({ cold, ms, load: loadMs, heap: per('heapUsed'), external: per('external'), rss: per('rss'), anon: per('anon'), young: per('young'), files: per('files'), kept, wires: wires.length }) + '\n')
 }
 
 function run (impl, pairs, bits) {

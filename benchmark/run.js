@@ -165,7 +165,7 @@ async function main () {
       warm[k] = results[k].map((x) => x.ms)
     }
     const floorCold = median(floors.map((x) => x.cold))
-    floorNotes.push(`Floor, ${pairs} wire pairs: bare stream.Duplex pairs piped both ways, each side pushing the same bytes (one chunk a tick) and emitting the same events by byte count, with no protocol: ${floorCold.toFixed(0)} ms cold, ${median(floors.map((x) => x.ms)).toFixed(0)} ms warm, ${(median(floors.map((x) => x.rss)) / 1024).toFixed(1)} KiB RSS${floors[0].anon === null ? '' : ` (${(median(floors.map((x) => x.anon)) / 1024).toFixed(1)} anonymous)`} and ${(median(floors.map((x) => x.heap)) / 1024).toFixed(1)} KiB of heap a pair; cold, peer-wire-native takes ${(median(cold.native) - floorCold).toFixed(0)} ms more than the floor, peer-wire-protocol ${(median(cold.pwp) - floorCold).toFixed(0)}, bittorrent-protocol ${(median(cold.btp) - floorCold).toFixed(0)}.`)
+    floorNotes.push(`Floor, ${pairs} wire pairs: bare stream.Duplex pairs piped both ways, each side pushing the same bytes (one chunk a tick) and emitting the same events by byte count, with no protocol: ${floorCold.toFixed(0)} ms cold, ${median(floors.map((x) => x.ms)).toFixed(0)} ms warm, ${(median(floors.map((x) => x.rss)) / 1024).toFixed(1)} KiB RSS${floors[0].anon === null ? '' : ` (${(median(floors.map((x) => x.anon)) / 1024).toFixed(1)} anonymous)`}${floors[0].kept === null ? '' : `, ${(median(floors.map((x) => x.kept)) / 1024).toFixed(1)} KiB kept`} and ${(median(floors.map((x) => x.heap)) / 1024).toFixed(1)} KiB of heap a pair; cold, peer-wire-native takes ${(median(cold.native) - floorCold).toFixed(0)} ms more than the floor, peer-wire-protocol ${(median(cold.pwp) - floorCold).toFixed(0)}, bittorrent-protocol ${(median(cold.btp) - floorCold).toFixed(0)}.`)
     row(`${pairs} wire pairs: handshake, bitfield, 3 haves; cold (first round in a fresh process)`, cold, (ms) => `${ms.toFixed(0)} ms`)
     row(`${pairs} wire pairs: the same, warm (second round)`, warm, (ms) => `${ms.toFixed(0)} ms`)
     const mem = {}
@@ -174,7 +174,10 @@ async function main () {
         heap: median(results[k].map((x) => x.heap)),
         external: median(results[k].map((x) => x.external)),
         rss: median(results[k].map((x) => x.rss)),
-        anon: results[k][0].anon === null ? null : median(results[k].map((x) => x.anon))
+        anon: results[k][0].anon === null ? null : median(results[k].map((x) => x.anon)),
+        young: median(results[k].map((x) => x.young)),
+        files: results[k][0].files === null ? null : median(results[k].map((x) => x.files)),
+        kept: results[k][0].kept === null ? null : median(results[k].map((x) => x.kept))
       }
     }
     // A memory row: `key` of each implementation's figures, shown by `show`;
@@ -195,6 +198,10 @@ async function main () {
     if (mem.native.anon !== null) {
       memoryRow(`${pairs} wire pairs: anonymous memory per pair after gc (RssAnon: the RSS without mapped files such as node's code)`, 'anon',
         (m) => kib(m.anon))
+    }
+    if (mem.native.kept !== null) {
+      memoryRow(`${pairs} wire pairs: what the pairs keep (the RSS growth without V8's young generation and mapped files, which do not grow with the pairs; see many-wires.js)`, 'kept',
+        (m) => `${kib(m.kept)} (young ${(m.young / 1024).toFixed(1)}, files ${(m.files / 1024).toFixed(1)})`)
     }
     note(`many-wires memory: ${JSON.stringify(mem)}`)
   }
