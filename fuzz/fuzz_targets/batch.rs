@@ -11,7 +11,9 @@
 //! the last 64 bytes as inline payloads, into an output of a size the input
 //! picks.
 //!
-//! Checked, receiving: no panic; every record's offsets lie inside the
+//! Checked, receiving: no panic; the same receiver kept as the JavaScript
+//! side keeps it (its packed word while it packs, itself once a call hands
+//! it back) gives the same records, gathered bytes and error, call by call; every record's offsets lie inside the
 //! chunk or the gathered bytes it points into; the position moves forward
 //! and stays in the chunk; a split piece, a handshake and an error are the
 //! last record of a call; fast records come only when both handshakes set
@@ -33,11 +35,36 @@ fn word(out: &[u8], i: usize) -> u32 {
     u32::from_ne_bytes(out[i * 4..i * 4 + 4].try_into().unwrap())
 }
 
+/// A receiver as the JavaScript side keeps it: its packed word while it
+/// packs, the receiver itself once a call hands it back.
+enum Kept {
+    Word(u32),
+    Own(Receiver),
+}
+
+impl Kept {
+    fn receive(&mut self, chunk: &[u8], from: u32, out: &mut [u8]) -> Option<Vec<u8>> {
+        match self {
+            Kept::Own(rx) => rx.receive(chunk, from, out).unwrap(),
+            Kept::Word(state) => {
+                match Receiver::receive_packed(*state, DEFAULT_MAX_FRAME_LEN, chunk, from, out)
+                    .unwrap()
+                {
+                    Some(rx) => *self = Kept::Own(rx),
+                    None => *state = word(out, 2),
+                }
+                None
+            }
+        }
+    }
+}
+
 /// Receives one chunk, checking every call's records.
 /// `owed` is what a split piece's block still lacks, taken here as the
 /// JavaScript side takes it.
 fn receive_chunk(
     rx: &mut Receiver,
+    kept: &mut Kept,
     chunk: &[u8],
     capacity: usize,
     owed: &mut usize,
@@ -45,6 +72,7 @@ fn receive_chunk(
     fast: bool,
 ) {
     let mut out = vec![0u8; (RECORD_HEADER + capacity * RECORD_STRIDE) * 4];
+    let mut kept_out = out.clone();
     let mut from = 0usize;
     for _ in 0..=chunk.len() + 1 {
         let take = (*owed).min(chunk.len() - from);
@@ -56,6 +84,13 @@ fn receive_chunk(
         let gathered = rx.receive(chunk, from as u32, &mut out).unwrap();
         let count = word(&out, 0) as usize;
         let position = word(&out, 1) as usize;
+        assert_eq!(kept.receive(chunk, from as u32, &mut kept_out), gathered);
+        let records = RECORD_HEADER * 4..(RECORD_HEADER + count * RECORD_STRIDE) * 4;
+        assert_eq!(&out[..8], &kept_out[..8], "the same count and position");
+        assert_eq!(&out[records.clone()], &kept_out[records]);
+        if let Kept::Word(state) = kept {
+            assert_eq!(Some(*state), rx.packed(), "the word the receiver packs to");
+        }
         assert!(count <= capacity);
         assert!(position >= from && position <= chunk.len());
         if *failed {
@@ -74,7 +109,12 @@ fn receive_chunk(
             }
             if kind == KIND_ERROR {
                 assert!(last, "an error is the last record");
-                assert!(rx.take_error().is_some());
+                let Kept::Own(other) = kept else {
+                    panic!("a violation hands the receiver back");
+                };
+                let err = rx.take_error();
+                assert!(err.is_some());
+                assert_eq!(other.take_error(), err);
                 assert!(rx.take_error().is_none());
                 *failed = true;
                 continue;
@@ -147,6 +187,7 @@ fuzz_target!(|data: &[u8]| {
 
     let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
     rx.set_fast(ours_fast);
+    let mut kept = Kept::Word(rx.packed().expect("a new receiver packs"));
     let mut failed = false;
     let mut owed = 0;
     let mut rest = &stream[..];
@@ -162,7 +203,15 @@ fuzz_target!(|data: &[u8]| {
         if capacity > 0 {
             // Without our handshake first, the input may bring its own.
             let fast = ours_fast && (peer_fast || !handshake);
-            receive_chunk(&mut rx, chunk, capacity, &mut owed, &mut failed, fast);
+            receive_chunk(
+                &mut rx,
+                &mut kept,
+                chunk,
+                capacity,
+                &mut owed,
+                &mut failed,
+                fast,
+            );
         }
         rest = after;
         if i > 4096 {
