@@ -285,16 +285,49 @@ describe('output: small messages coalesced per event-loop turn, blocks by refere
     assert.deepEqual(chunks, [Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, 1, 0, 0, 0, 5, 4, 0, 0, 0, 2, 0, 0, 0, 5, 4, 0, 0, 0, 3])])
   })
 
-  test('a wire holds its queue only until the flush: an idle wire keeps none', async () => {
+  test('a wire holds its queue only until the flush (a grown one until a flush that uses little of it): an idle wire keeps none', async () => {
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
     const wire = pwp()
     wire.handshake(HASH, ID)
     wire.have(1)
     assert.notEqual(wire._sender.ops, null)
-    await new Promise((resolve) => setImmediate(resolve))
+    await turn()
     assert.equal(wire._sender.ops, null)
     for (let i = 0; i < 100; i++) wire.have(i) // more than the first array holds
-    assert.ok(output(wire).length > 0)
+    await turn()
+    wire.have(7)
+    await turn()
     assert.equal(wire._sender.ops, null)
+    const peer = pwp()
+    const haves = []
+    peer.on('have', (i) => haves.push(i))
+    peer.write(output(wire))
+    assert.deepEqual(haves, [1, ...Array.from({ length: 100 }, (_, i) => i), 7])
+  })
+
+  test('a storm of calls in one turn goes out whole and in order, past the largest queue', async () => {
+    const wire = pwp()
+    wire.handshake(HASH, ID)
+    const peer = pwp()
+    const haves = []
+    peer.on('have', (i) => haves.push(i))
+    // A reader that sends on the wire from inside each push (as a piped
+    // peer's handlers do): what it queues goes after what was pushed.
+    let echoes = 0
+    let storming = false
+    wire.on('data', (chunk) => {
+      peer.write(chunk)
+      if (storming && echoes < 3) wire.have(1000000 + echoes++)
+    })
+    await new Promise((resolve) => setImmediate(resolve)) // flowing, the handshake sent
+    storming = true
+    for (let i = 0; i < 10000; i++) wire.have(i)
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+    const want = Array.from({ length: 10000 }, (_, i) => i)
+    assert.deepEqual(haves.filter((i) => i < 1000000), want)
+    assert.equal(echoes, 3)
+    assert.equal(haves.length, 10000 + echoes)
   })
 
   test('read() right after a call returns its bytes', () => {

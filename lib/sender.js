@@ -45,23 +45,22 @@ function flushDirty () {
   for (let i = 0; i < senders.length; i++) senders[i].flush()
 }
 
-// A wire holds an ops array only while it has ops queued: a flush hands
-// it back. Arrays of OPS_INITIAL ops go to a pool the next queue takes from
-// (a wire in bulk takes and returns the same array for every block); they
-// are views on shared 8 KiB slabs: one of its own, even of 64 bytes (which
-// V8 keeps on its heap), becomes a backing store of its own once the
-// native encoder reads it, about 400 bytes of memory and work for the
-// collector. A larger array, for a wire that queued more in a turn, is
-// dropped.
+// A wire holds an ops array of the first size only while it has ops
+// queued: a flush hands it to a pool the next queue takes from (a wire in
+// bulk takes and returns the same array for every block). These are views
+// on shared 8 KiB slabs: one of its own, even of 64 bytes (which V8 keeps
+// on its heap), becomes a backing store of its own once the native encoder
+// reads it, about 400 bytes of memory and work for the collector. A larger
+// array, grown by a wire that queued more in a turn, stays with the wire
+// while its flushes fill a quarter of it (a wire that queues as much every
+// turn, or a storm of haves flushed every OPS_MAX), and is dropped at the
+// first flush that does not.
 const OPS_WORDS = OPS_INITIAL * OP_WORDS
 const POOL_MAX = 64
 const carveOps = carver(8192, Uint32Array)
 const opsPool = []
 function takeOps () {
   return opsPool.length !== 0 ? opsPool.pop() : carveOps(OPS_WORDS)
-}
-function returnOps (ops) {
-  if (ops.length === OPS_WORDS && opsPool.length < POOL_MAX) opsPool.push(ops)
 }
 
 // Inline payloads wait for their flush in a region of a shared 16 KiB
@@ -162,9 +161,10 @@ class Sender {
       ops = this.ops = takeOps()
     } else if (n * OP_WORDS === ops.length) {
       if (n >= OPS_MAX && !this.pushing) {
-        this.flush()
+        this.flush() // full, so kept, unless a reader's handler queued more meanwhile
         n = 0
-        ops = this.ops = takeOps()
+        ops = this.ops
+        if (ops === null) ops = this.ops = takeOps()
         if (now !== true) dirty.push(this)
       } else {
         ops = new Uint32Array(2 * ops.length)
@@ -244,7 +244,9 @@ class Sender {
   pushQueued () {
     const n = this.count
     const ops = this.ops
-    this.ops = null // handed back once encoded (see takeOps)
+    // Handed back once encoded (see takeOps), or kept.
+    const keep = ops.length !== OPS_WORDS && 4 * n * OP_WORDS >= ops.length
+    if (!keep) this.ops = null
     const used = this.inlineUsed
     // whole: the encoder takes from it only the bytes the ops name
     const inline = used === 0 ? undefined : this.inlineBuf
@@ -262,7 +264,7 @@ class Sender {
     const encryptor = this.encryptor
     if (payload === null) {
       const out = encode(ops, n, inline, bytes, encryptor)
-      returnOps(ops)
+      this.release(ops, keep)
       stream.push(out)
       return
     }
@@ -270,7 +272,7 @@ class Sender {
     if (more === null) { // the usual case: its header is the last op
       // encrypted, the block as a copy (RC4 needs one), with its header
       const out = encode(ops, n, inline, bytes, encryptor, encryptor === null ? undefined : payload)
-      returnOps(ops)
+      this.release(ops, keep)
       stream.push(out)
       if (encryptor === null) stream.push(payload)
       return
@@ -279,7 +281,7 @@ class Sender {
     this.payloads = null
     const payloads = [payload, ...more]
     let at = encodeCut(ops, n, inline, bytes, payloads.length)
-    returnOps(ops)
+    this.release(ops, keep)
     const end = slabAt
     const out = slab
     // Read before any push: a push can run another wire's flush.
@@ -291,6 +293,11 @@ class Sender {
       at = cuts[k]
     }
     if (at < end) stream.push(this.seal(out.subarray(at, end)))
+  }
+
+  // An ops array encoded: kept by the wire, or to the pool (first size).
+  release (ops, keep) {
+    if (!keep && ops.length === OPS_WORDS && opsPool.length < POOL_MAX) opsPool.push(ops)
   }
 
   // Our encoded bytes, encrypted in place when encrypting.
