@@ -213,7 +213,7 @@ async function main () {
   function rowWithoutPwp (name, times, fmt, extra = {}) {
     const m = {}
     for (const k of Object.keys(times)) m[k] = median(times[k])
-    rows.push({ name, native: fmt(m.native), pwp: '—', btp: fmt(m.btp), vsPwp: '—', vsBtp: m.btp / m.native, base: m.base === undefined ? undefined : fmt(m.base), vsBase: m.base / m.native, medians: m, ...extra })
+    rows.push({ name, native: fmt(m.native), pwp: '—', btp: fmt(m.btp), vsPwp: '—', vsBtp: m.btp / m.native, base: m.base === undefined ? '—' : fmt(m.base), vsBase: m.base === undefined ? '—' : m.base / m.native, medians: m, ...extra })
     note(`${name}: ${JSON.stringify(times)}`)
   }
   if (want('rc4')) {
