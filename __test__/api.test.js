@@ -213,9 +213,9 @@ describe('input', () => {
   })
 
   // The memory a wire holds: between frames its decoder is a number, and
-  // native memory is taken only for a frame cut across writes (or a
-  // violation), then kept.
-  test('writes that end between messages take no native receiver; one that cuts a message does, and decoding goes on', () => {
+  // native memory is taken only while a frame is cut across writes (or
+  // for a violation).
+  test('writes that end between messages take no native receiver; one that cuts a message does until the message is whole, and decoding goes on', () => {
     const sender = pwp()
     sender.handshake(HASH, ID)
     sender.bitfield(Buffer.from([0xff, 0x80]))
@@ -237,6 +237,7 @@ describe('input', () => {
     receiver.write(second.subarray(0, 6)) // inside the have
     assert.notEqual(receiver._receiver.native, null)
     receiver.write(second.subarray(6))
+    assert.equal(receiver._receiver.native, null)
     assert.deepEqual(got, ['handshake', 'bitfield', 3, 'extended', 12, 'interested'])
     assert.equal(receiver.peerPieces[12], true)
     assert.equal(receiver.peerExtensions.extended, true)

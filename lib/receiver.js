@@ -16,6 +16,7 @@ const {
   RECORD_HEADER: HEADER,
   RECORD_STRIDE: STRIDE,
   RECEIVER_FRESH,
+  RECEIVER_HELD,
   KIND_MASK,
   KIND_KEEP_ALIVE,
   KIND_HANDSHAKE,
@@ -97,8 +98,10 @@ class Receiver {
   constructor (wire, maxFrameLength) {
     this.wire = wire
     // Between frames the native receiver is a word kept here (see
-    // src/batch.rs): `native` stays null until a call hands the receiver
-    // back (a chunk ended inside a frame, a violation) or one is needed.
+    // src/batch.rs). `native`, the receiver itself, is null but while it
+    // holds something (the bytes of a frame cut across chunks, a violation,
+    // a cipher) or was asked for (fast): a call that leaves it holding
+    // nothing gives its word back.
     this.packed = RECEIVER_FRESH
     this.maxFrameLength = maxFrameLength
     this.native = null
@@ -215,8 +218,12 @@ class Receiver {
           } else {
             // Not encrypted (that takes the receiver itself): `fresh` means nothing here.
             this.native = native.receiverReceivePacked(this.packed, this.maxFrameLength, chunk, from, records.bytes)
-            if (this.native === null) this.packed = words[2] // the header's `state`
             gathered = null
+          }
+          // The header's `state`: back to the word once nothing is held.
+          if (words[2] !== RECEIVER_HELD) {
+            this.packed = words[2]
+            this.native = null
           }
           fresh = false
           count = words[0]

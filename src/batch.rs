@@ -38,12 +38,14 @@
 //! receiver is between frames, with nothing held back: its whole state is
 //! then a few flags, [`Receiver::packed`]. The caller keeps that word, not
 //! a receiver, and decodes with [`Receiver::receive_packed`], which makes
-//! the receiver from it for the call and writes the word it ends with into
-//! the header's `state`; only when a chunk ends inside a frame (the bytes
-//! held back), or on a violation, does it hand back the receiver itself,
-//! for the caller to keep from then on. A connection that never splits a
-//! frame across chunks so costs no allocation and no handle. [`RECEIVER_FRESH`]
-//! is the word of a new receiver.
+//! the receiver from it for the call; only when a chunk ends inside a
+//! frame (the bytes held back), or on a violation, does it hand back the
+//! receiver itself, for the caller to keep while it holds something. Every
+//! call writes the word the receiver ends with into the header's `state`,
+//! or [`RECEIVER_HELD`] when it holds bytes, an error or a cipher: a caller
+//! that keeps a receiver may go back to its word then. A connection keeps
+//! native memory only while a frame is cut across its chunks.
+//! [`RECEIVER_FRESH`] is the word of a new receiver.
 //!
 //! A call ends after a handshake record (the handshake is the last record
 //! of its call), so that the caller has handled the peer's handshake
@@ -94,6 +96,9 @@ pub use records::Receiver;
 pub const RECORD_HEADER: usize = 3;
 /// The packed state of a new receiver (see [`Receiver::packed`]).
 pub const RECEIVER_FRESH: u32 = 0;
+/// The header's `state` after a call that leaves the receiver holding
+/// something (bytes, an error, a cipher): it has no word.
+pub const RECEIVER_HELD: u32 = u32::MAX;
 /// Words per record: `[kind, a, b, c, d]`.
 pub const RECORD_STRIDE: usize = 5;
 /// Words per op: `[kind, a, b, c]`.

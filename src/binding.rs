@@ -8,14 +8,15 @@
 //! connection that never splits a frame across chunks. Made with an
 //! `External` handle in the native heap that napi-rs registers, and a
 //! finalizer, a receiver cost about 0.6 µs and 420 bytes a wire, and a
-//! registry lookup under a lock per call. Once a receiver holds bytes (or
+//! registry lookup under a lock per call. While a receiver holds bytes (or
 //! an error, or a cipher) it crosses as an `External` handle passed to
 //! free functions, not as a `#[napi]` class: a call costs about half as
 //! much (measured on Node 20: 113 ns against 243 ns for a one-argument
-//! call), and `receiverReceive` is called once per incoming chunk. The gathered bytes
-//! of a straddling frame come back copied into a new Buffer: measured,
-//! several times cheaper at 16 KiB than handing the `Vec` over as an
-//! external Buffer, whose creation and finalizer dominate.
+//! call), and `receiverReceive` is called once per incoming chunk. The
+//! gathered bytes of a straddling frame come back copied into a new
+//! Buffer: measured, several times cheaper at 16 KiB than handing the
+//! `Vec` over as an external Buffer, whose creation and finalizer
+//! dominate.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -31,6 +32,8 @@ pub const RECORD_HEADER: u32 = batch::RECORD_HEADER as u32;
 pub const RECORD_STRIDE: u32 = batch::RECORD_STRIDE as u32;
 #[napi]
 pub const RECEIVER_FRESH: u32 = batch::RECEIVER_FRESH;
+#[napi]
+pub const RECEIVER_HELD: u32 = batch::RECEIVER_HELD;
 #[napi]
 pub const OP_WORDS: u32 = batch::OP_WORDS as u32;
 #[napi]
@@ -194,8 +197,9 @@ pub fn receiver_receive<'env>(
 /// `receiverReceive` on the receiver the packed word `state` describes,
 /// rejecting message bodies over `maxFrameLen` bytes. Returns nothing when
 /// the receiver still packs (its new word is the header's `state`), or the
-/// receiver itself, to be kept and called from then on. Nothing is
-/// gathered: every record points into the chunk.
+/// receiver itself, to be kept while the header's `state` is
+/// `RECEIVER_HELD`. Nothing is gathered: every record points into the
+/// chunk.
 #[napi]
 pub fn receiver_receive_packed(
     state: u32,

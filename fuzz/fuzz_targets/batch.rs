@@ -12,8 +12,8 @@
 //! picks.
 //!
 //! Checked, receiving: no panic; the same receiver kept as the JavaScript
-//! side keeps it (its packed word while it packs, itself once a call hands
-//! it back) gives the same records, gathered bytes and error, call by call; every record's offsets lie inside the
+//! side keeps it (its packed word while it packs, itself while a call says
+//! it holds something) gives the same records, gathered bytes and error, call by call; every record's offsets lie inside the
 //! chunk or the gathered bytes it points into; the position moves forward
 //! and stays in the chunk; a split piece, a handshake and an error are the
 //! last record of a call; fast records come only when both handshakes set
@@ -27,7 +27,7 @@
 use libfuzzer_sys::fuzz_target;
 use peer_wire_native::batch::{
     encode_ops_cut, Receiver, FLAG_BUFFERED, FLAG_SPLIT, KIND_ERROR, KIND_HANDSHAKE, KIND_MASK,
-    RECORD_HEADER, RECORD_STRIDE, REJECT_BODY_LEN,
+    RECEIVER_HELD, RECORD_HEADER, RECORD_STRIDE, REJECT_BODY_LEN,
 };
 use peer_wire_native::protocol::{Handshake, MessageId, DEFAULT_MAX_FRAME_LEN};
 
@@ -36,7 +36,7 @@ fn word(out: &[u8], i: usize) -> u32 {
 }
 
 /// A receiver as the JavaScript side keeps it: its packed word while it
-/// packs, the receiver itself once a call hands it back.
+/// packs, the receiver itself while a call says it holds something.
 enum Kept {
     Word(u32),
     Own(Receiver),
@@ -44,18 +44,25 @@ enum Kept {
 
 impl Kept {
     fn receive(&mut self, chunk: &[u8], from: u32, out: &mut [u8]) -> Option<Vec<u8>> {
-        match self {
+        let gathered = match self {
             Kept::Own(rx) => rx.receive(chunk, from, out).unwrap(),
             Kept::Word(state) => {
-                match Receiver::receive_packed(*state, DEFAULT_MAX_FRAME_LEN, chunk, from, out)
-                    .unwrap()
+                if let Some(rx) =
+                    Receiver::receive_packed(*state, DEFAULT_MAX_FRAME_LEN, chunk, from, out)
+                        .unwrap()
                 {
-                    Some(rx) => *self = Kept::Own(rx),
-                    None => *state = word(out, 2),
+                    *self = Kept::Own(rx);
                 }
                 None
             }
+        };
+        let state = word(out, 2);
+        if state == RECEIVER_HELD {
+            assert!(matches!(self, Kept::Own(_)), "held, so handed back");
+        } else {
+            *self = Kept::Word(state);
         }
+        gathered
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{
     BatchError, FLAG_BUFFERED, FLAG_SPLIT, HANDSHAKE_DHT, HANDSHAKE_EXTENDED, HANDSHAKE_FAST,
-    KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECEIVER_FRESH, RECORD_HEADER,
+    KIND_ERROR, KIND_HANDSHAKE, KIND_KEEP_ALIVE, KIND_UNKNOWN, RECEIVER_HELD, RECORD_HEADER,
     RECORD_STRIDE,
 };
 use crate::protocol::mse::Rc4;
@@ -86,12 +86,11 @@ impl Receiver {
     }
 
     /// [`receive`](Self::receive) on the receiver `word` packs (see
-    /// [`packed`](Self::packed)). When it ends packable again, the header's
-    /// `state` is its new word and `None` is returned; else the receiver
-    /// itself, to be kept and called from then on (`state` is then
-    /// [`RECEIVER_FRESH`], meaningless). A receiver made from a word holds
-    /// no bytes, so the call returns none: every frame it decodes lies in
-    /// `chunk`.
+    /// [`packed`](Self::packed)). When it ends packable again, `None` (the
+    /// header's `state` is its new word); else the receiver itself, to be
+    /// kept while it holds something (`state` is [`RECEIVER_HELD`]). A
+    /// receiver made from a word holds no bytes, so the call returns none:
+    /// every frame it decodes lies in `chunk`.
     pub fn receive_packed(
         word: u32,
         max_frame_len: u32,
@@ -102,12 +101,7 @@ impl Receiver {
         let mut receiver = Receiver::unpack(word, max_frame_len)?;
         let gathered = receiver.receive(chunk, from, out)?;
         debug_assert!(gathered.is_none(), "a frame gathered from one chunk");
-        let state = receiver.packed();
-        put(
-            &mut out[2 * 4..RECORD_HEADER * 4],
-            [state.unwrap_or(RECEIVER_FRESH)],
-        );
-        Ok(state.is_none().then_some(receiver))
+        Ok(receiver.packed().is_none().then_some(receiver))
     }
 
     /// From now on [`receive_new`](Self::receive_new) decrypts each new
@@ -144,7 +138,8 @@ impl Receiver {
     }
 
     /// Decodes `chunk[from..]` into records in `out` (as many as fit; see
-    /// the module's table), writes the header `[count, position reached]`,
+    /// the module's table), writes the header `[count, position reached,
+    /// state]` (`state`: the receiver's word now, or [`RECEIVER_HELD`]),
     /// and returns the gathered bytes a [`FLAG_BUFFERED`] record points
     /// into. After a [`KIND_ERROR`] record nothing more is decoded.
     pub fn receive(
@@ -196,7 +191,8 @@ impl Receiver {
                 gathered = Some(bytes);
             }
         }
-        put(header, [count as u32, pos as u32, RECEIVER_FRESH]);
+        let state = self.packed().unwrap_or(RECEIVER_HELD);
+        put(header, [count as u32, pos as u32, state]);
         Ok(gathered)
     }
 

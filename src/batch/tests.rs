@@ -783,11 +783,13 @@ fn a_receiver_packs_only_between_frames_with_nothing_held() {
     let spilled = Receiver::receive_packed(packed, MAX, &have[..6], 0, &mut out).unwrap();
     let mut spilled = spilled.expect("bytes held back");
     assert_eq!(read(&out).0, 0);
+    assert_eq!(word(&out, 2), RECEIVER_HELD);
     spilled.receive(&have[6..], 0, &mut out).unwrap();
     assert_eq!(
         read(&out).2[0][..2],
         [id(MessageId::Have) | FLAG_BUFFERED, 9]
     );
+    assert_eq!(word(&out, 2), packed, "nothing held: its word again");
     assert!(Receiver::receive_packed(packed, MAX, &have, 0, &mut out)
         .unwrap()
         .is_none());
@@ -799,6 +801,7 @@ fn a_receiver_packs_only_between_frames_with_nothing_held() {
         .unwrap()
         .expect("an error to tell");
     assert_eq!(read(&out).2[0][0], KIND_ERROR);
+    assert_eq!(word(&out, 2), RECEIVER_HELD);
     assert_eq!(
         spilled.take_error().map(|e| e.code()),
         Some("ERR_PEER_WIRE_BAD_LENGTH")
@@ -806,10 +809,11 @@ fn a_receiver_packs_only_between_frames_with_nothing_held() {
 }
 
 proptest! {
-    /// A receiver kept as its packed word while it packs, and as itself once
-    /// a call hands it back, decodes any stream cut anywhere exactly as a
-    /// receiver kept whole: the same records, gathered bytes and error; and
-    /// the word it is kept as is the one the whole one packs to.
+    /// A receiver kept as lib/receiver.js keeps it (its packed word while
+    /// it packs, itself while a call says it holds something) decodes any
+    /// stream cut anywhere exactly as a receiver kept whole: the same
+    /// records, gathered bytes and error; and the word it is kept as is the
+    /// one the whole one packs to.
     #[test]
     fn a_packed_receiver_decodes_as_a_kept_one(
         ops in proptest::collection::vec(any_op(), 0..30),
@@ -856,19 +860,21 @@ proptest! {
                 let got_b = match own.as_mut() {
                     Some(rx) => rx.receive(chunk, from as u32, &mut out_b).unwrap(),
                     None => {
-                        match Receiver::receive_packed(state, MAX, chunk, from as u32, &mut out_b).unwrap() {
-                            Some(rx) => {
-                                prop_assert_eq!(kept.packed(), None);
-                                own = Some(rx);
-                            }
-                            None => {
-                                state = word(&out_b, 2);
-                                prop_assert_eq!(Some(state), kept.packed());
-                            }
-                        }
+                        own = Receiver::receive_packed(state, MAX, chunk, from as u32, &mut out_b)
+                            .unwrap();
                         None
                     }
                 };
+                // Back to the word once nothing is held.
+                let now = word(&out_b, 2);
+                prop_assert_eq!(now == RECEIVER_HELD, kept.packed().is_none());
+                if now == RECEIVER_HELD {
+                    prop_assert!(own.is_some());
+                } else {
+                    state = now;
+                    own = None;
+                    prop_assert_eq!(Some(state), kept.packed());
+                }
                 prop_assert_eq!(&got_a, &got_b);
                 let (count, position, records) = read(&out_a);
                 prop_assert_eq!(&(count, position, records.clone()), &read(&out_b));
