@@ -633,7 +633,7 @@ fn encode_ops_cut_reports_where_each_payload_goes() {
 }
 
 /// Any op with the payload it takes inline (if any).
-fn any_op() -> impl Strategy<Value = ([u32; OP_WORDS], Vec<u8>)> {
+fn any_op() -> impl Strategy<Value = Op> {
     let fixed = prop_oneof![
         Just(KIND_KEEP_ALIVE),
         0u32..=4,
@@ -659,6 +659,23 @@ fn any_op() -> impl Strategy<Value = ([u32; OP_WORDS], Vec<u8>)> {
     ]
 }
 
+/// An op and the payload it takes inline (if any).
+type Op = ([u32; OP_WORDS], Vec<u8>);
+
+/// A handshake op with `hs_flags`, then `ops`: all the ops, and the stream
+/// they encode to.
+fn session(hs_flags: u32, ops: &[Op]) -> (Vec<[u32; OP_WORDS]>, Vec<u8>) {
+    let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
+    let mut payloads = INFO_HASH.to_vec();
+    payloads.extend_from_slice(&PEER_ID);
+    for (op, bytes) in ops {
+        all.push(*op);
+        payloads.extend_from_slice(bytes);
+    }
+    let stream = encode(&all, &payloads).unwrap();
+    (all, stream)
+}
+
 proptest! {
     /// What the ops encode, received in any two chunks, comes back as the
     /// records of the same messages: the two halves of the format agree.
@@ -673,14 +690,7 @@ proptest! {
         // announce is an error record (tested above), not one decoded back.
         let ours_fast = ours_fast && hs_flags & HANDSHAKE_FAST != 0;
         let fast = ours_fast;
-        let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
-        let mut payloads = INFO_HASH.to_vec();
-        payloads.extend_from_slice(&PEER_ID);
-        for (op, bytes) in &ops {
-            all.push(*op);
-            payloads.extend_from_slice(bytes);
-        }
-        let stream = encode(&all, &payloads).unwrap();
+        let (all, stream) = session(hs_flags, &ops);
         let cut = cut.index(stream.len() + 1);
         let mut rx = Receiver::new(DEFAULT_MAX_FRAME_LEN);
         rx.set_fast(ours_fast);
@@ -823,14 +833,7 @@ proptest! {
         ours_fast in any::<bool>(),
     ) {
         const MAX: u32 = DEFAULT_MAX_FRAME_LEN;
-        let mut all = vec![[KIND_HANDSHAKE, hs_flags, 0, 0]];
-        let mut payloads = INFO_HASH.to_vec();
-        payloads.extend_from_slice(&PEER_ID);
-        for (op, bytes) in &ops {
-            all.push(*op);
-            payloads.extend_from_slice(bytes);
-        }
-        let mut stream = encode(&all, &payloads).unwrap();
+        let (_, mut stream) = session(hs_flags, &ops);
         if let Some(garbage) = garbage {
             stream.extend_from_slice(&garbage);
         }
