@@ -29,6 +29,9 @@ use super::handshake::{Extensions, Handshake, HANDSHAKE_LEN};
 use super::id::MessageId;
 use super::message::{piece_head, Message, LENGTH_PREFIX_LEN};
 
+mod boundary;
+pub use boundary::Boundary;
+
 /// Largest message body accepted by default: 1 MiB, libtorrent's bound.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 1 << 20;
 
@@ -119,22 +122,6 @@ pub struct Frame<'a> {
     pub origin: Origin,
 }
 
-/// A decoder's whole state between frames, with nothing held back: all a
-/// caller needs to keep in place of the decoder while it is there (see
-/// [`Decoder::boundary`]). A decoder in the middle of a frame, or failed,
-/// has no boundary: it holds bytes or an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Boundary {
-    /// The peer's handshake has been read: a length prefix comes next.
-    pub handshaken: bool,
-    /// What the peer's handshake set.
-    pub peer: Extensions,
-    /// Whether our handshake set the fast bit ([`Decoder::set_fast`]).
-    pub fast: bool,
-    /// Split mode ([`Decoder::set_split_pieces`]).
-    pub split_pieces: bool,
-}
-
 /// The incremental, sans-IO frame decoder.
 #[derive(Debug)]
 pub struct Decoder {
@@ -171,36 +158,6 @@ impl Decoder {
             peer: Extensions::default(),
             ours: Extensions::default(),
         }
-    }
-
-    /// The decoder that [`boundary`](Self::boundary) described: the same
-    /// decoding from here on as the decoder it came from.
-    pub fn from_boundary(boundary: Boundary, max_frame_len: u32) -> Self {
-        let mut decoder = Decoder::new(max_frame_len);
-        if boundary.handshaken {
-            decoder.state = ReadState::Length;
-        }
-        decoder.peer = boundary.peer;
-        decoder.ours.fast = boundary.fast;
-        decoder.split_pieces = boundary.split_pieces;
-        decoder
-    }
-
-    /// The decoder's state when it is between frames (before the handshake,
-    /// or before a length prefix) with no byte held back and no error: then
-    /// [`from_boundary`](Self::from_boundary) makes it again. `None`
-    /// elsewhere.
-    pub fn boundary(&self) -> Option<Boundary> {
-        let between = matches!(self.state, ReadState::Handshake | ReadState::Length);
-        if !between || self.buffered_len() != 0 || self.failed.is_some() {
-            return None;
-        }
-        Some(Boundary {
-            handshaken: self.state == ReadState::Length,
-            peer: self.peer,
-            fast: self.ours.fast,
-            split_pieces: self.split_pieces,
-        })
     }
 
     /// The longest message body this decoder accepts.
