@@ -243,10 +243,13 @@ class Sender {
 
   pushQueued () {
     const n = this.count
+    // Kept, or handed back (see takeOps): to the pool already, as nothing
+    // can take it from there before the encoding below, which comes first.
     const ops = this.ops
-    // Handed back once encoded (see takeOps), or kept.
-    const keep = ops.length !== OPS_WORDS && 4 * n * OP_WORDS >= ops.length
-    if (!keep) this.ops = null
+    if (ops.length === OPS_WORDS || 4 * n * OP_WORDS < ops.length) {
+      this.ops = null
+      if (ops.length === OPS_WORDS && opsPool.length < POOL_MAX) opsPool.push(ops)
+    }
     const used = this.inlineUsed
     // whole: the encoder takes from it only the bytes the ops name
     const inline = used === 0 ? undefined : this.inlineBuf
@@ -263,25 +266,23 @@ class Sender {
     const stream = this.stream
     const encryptor = this.encryptor
     if (payload === null) {
-      const out = encode(ops, n, inline, bytes, encryptor)
-      this.release(ops, keep)
-      stream.push(out)
+      stream.push(encode(ops, n, inline, bytes, encryptor))
       return
     }
     this.payload = null
     if (more === null) { // the usual case: its header is the last op
-      // encrypted, the block as a copy (RC4 needs one), with its header
-      const out = encode(ops, n, inline, bytes, encryptor, encryptor === null ? undefined : payload)
-      this.release(ops, keep)
-      stream.push(out)
-      if (encryptor === null) stream.push(payload)
+      if (encryptor !== null) { // the block as a copy (RC4 needs one), with its header
+        stream.push(encode(ops, n, inline, bytes, encryptor, payload))
+        return
+      }
+      stream.push(encode(ops, n, inline, bytes, null))
+      stream.push(payload)
       return
     }
     // Payloads sent from a reader's handler while this flush pushed.
     this.payloads = null
     const payloads = [payload, ...more]
     let at = encodeCut(ops, n, inline, bytes, payloads.length)
-    this.release(ops, keep)
     const end = slabAt
     const out = slab
     // Read before any push: a push can run another wire's flush.
@@ -293,11 +294,6 @@ class Sender {
       at = cuts[k]
     }
     if (at < end) stream.push(this.seal(out.subarray(at, end)))
-  }
-
-  // An ops array encoded: kept by the wire, or to the pool (first size).
-  release (ops, keep) {
-    if (!keep && ops.length === OPS_WORDS && opsPool.length < POOL_MAX) opsPool.push(ops)
   }
 
   // Our encoded bytes, encrypted in place when encrypting.
