@@ -11,13 +11,15 @@ use crate::protocol::{
     INFO_HASH_OFFSET, PEER_ID_OFFSET,
 };
 
-// The bits of a packed receiver (see `Receiver::packed`).
+// A packed receiver (see `Receiver::packed`): whether the peer's handshake
+// was read, whether ours set fast, and above them the flags of the peer's
+// handshake as its record carries them (`handshake_flags`).
 const PACKED_HANDSHAKEN: u32 = 1;
-const PACKED_PEER_DHT: u32 = 2;
-const PACKED_PEER_EXTENDED: u32 = 4;
-const PACKED_PEER_FAST: u32 = 8;
-const PACKED_FAST: u32 = 16;
-const PACKED_ALL: u32 = 31;
+const PACKED_FAST: u32 = 2;
+const PACKED_PEER_SHIFT: u32 = 2;
+const PACKED_ALL: u32 = PACKED_HANDSHAKEN
+    | PACKED_FAST
+    | (HANDSHAKE_DHT | HANDSHAKE_EXTENDED | HANDSHAKE_FAST) << PACKED_PEER_SHIFT;
 
 /// Decodes chunks into records: the decoder behind one wire, in split mode,
 /// and the violation it met, until taken; on an encrypted connection, the
@@ -54,10 +56,8 @@ impl Receiver {
         let bit = |on: bool, bit: u32| if on { bit } else { 0 };
         Some(
             bit(b.handshaken, PACKED_HANDSHAKEN)
-                | bit(b.peer.dht, PACKED_PEER_DHT)
-                | bit(b.peer.extended, PACKED_PEER_EXTENDED)
-                | bit(b.peer.fast, PACKED_PEER_FAST)
-                | bit(b.fast, PACKED_FAST),
+                | bit(b.fast, PACKED_FAST)
+                | handshake_flags(b.peer) << PACKED_PEER_SHIFT,
         )
     }
 
@@ -67,15 +67,10 @@ impl Receiver {
         if word & !PACKED_ALL != 0 {
             return Err(BatchError::BadState(word));
         }
-        let on = |bit: u32| word & bit != 0;
         let boundary = Boundary {
-            handshaken: on(PACKED_HANDSHAKEN),
-            peer: Extensions {
-                dht: on(PACKED_PEER_DHT),
-                extended: on(PACKED_PEER_EXTENDED),
-                fast: on(PACKED_PEER_FAST),
-            },
-            fast: on(PACKED_FAST),
+            handshaken: word & PACKED_HANDSHAKEN != 0,
+            peer: handshake_extensions(word >> PACKED_PEER_SHIFT),
+            fast: word & PACKED_FAST != 0,
             split_pieces: true,
         };
         Ok(Receiver {
@@ -101,7 +96,9 @@ impl Receiver {
         let mut receiver = Receiver::unpack(word, max_frame_len)?;
         let gathered = receiver.receive(chunk, from, out)?;
         debug_assert!(gathered.is_none(), "a frame gathered from one chunk");
-        Ok(receiver.packed().is_none().then_some(receiver))
+        // `receive` wrote the state: the receiver's word, or that it holds something.
+        let held = out[2 * 4..RECORD_HEADER * 4] == RECEIVER_HELD.to_ne_bytes();
+        Ok(held.then_some(receiver))
     }
 
     /// From now on [`receive_new`](Self::receive_new) decrypts each new
@@ -326,4 +323,13 @@ fn handshake_flags(ext: Extensions) -> u32 {
     flag(ext.dht, HANDSHAKE_DHT)
         | flag(ext.extended, HANDSHAKE_EXTENDED)
         | flag(ext.fast, HANDSHAKE_FAST)
+}
+
+/// The extensions `handshake_flags` made these flags of.
+fn handshake_extensions(flags: u32) -> Extensions {
+    Extensions {
+        dht: flags & HANDSHAKE_DHT != 0,
+        extended: flags & HANDSHAKE_EXTENDED != 0,
+        fast: flags & HANDSHAKE_FAST != 0,
+    }
 }
