@@ -81,7 +81,8 @@ declare namespace Wire {
     interface WireOptions {
         /**
          * Length, in seconds, of the window over which `uploadSpeed()` and
-         * `downloadSpeed()` are averaged. Defaults to 5.
+         * `downloadSpeed()` are averaged: a whole number of quarter seconds
+         * (else a `RangeError`). Defaults to 5.
          */
         speed?: number;
         /**

@@ -18,7 +18,7 @@ const bencode = require('./lib/bencode.js')
 const WireStream = require('./lib/stream.js')
 const { PieceBits, peerPieces } = require('./lib/piece-bits.js')
 const { Request, pull, remove } = require('./lib/requests.js')
-const { readLimits, readNoDelay, readEncryption } = require('./lib/options.js')
+const { readSpeed, readLimits, readNoDelay, readEncryption } = require('./lib/options.js')
 const mse = require('./lib/mse.js')
 const { checkUint, checkBytes, checkCallback, isBytes } = require('./lib/checks.js')
 const { Extensions, HANDSHAKEN, idOf } = require('./lib/extensions.js')
@@ -86,8 +86,9 @@ function Wire (opts) {
 
   this.uploaded = 0
   this.downloaded = 0
-  this.uploadSpeed = speedometer(opts ? opts.speed : undefined)
-  this.downloadSpeed = speedometer(opts ? opts.speed : undefined)
+  const speed = readSpeed(opts)
+  this.uploadSpeed = speedometer(speed)
+  this.downloadSpeed = speedometer(speed)
 
   this.requests = []
   this.peerRequests = []

@@ -1,8 +1,9 @@
 'use strict'
 
 // The factory's options, checked, with the defaults where the options are
-// silent: the limits on what a peer may make a wire hold, whether the
-// wire turns Nagle's algorithm off on its sockets, and encryption (MSE/PE).
+// silent: the window of the speed meters, the limits on what a peer may
+// make a wire hold, whether the wire turns Nagle's algorithm off on its
+// sockets, and encryption (MSE/PE).
 
 const native = require('./native.js')
 const { U32, checkInteger, checkBoolean, isBytes } = require('./checks.js')
@@ -15,6 +16,23 @@ const DEFAULTS = Object.freeze({
   // The longest block the peer may request.
   maxBlockLength: 128 * 1024
 })
+
+// The window of the speed meters (speedometer, as 0.7.1's), in seconds: 5
+// unless set, as 0.7.1 reads `opts.speed || 5`. A whole number of quarter
+// seconds: the meters count in quarter-second ticks, and speedometer, given
+// any other window, never wraps its history: with 0.1 its first reading
+// grows it until V8 aborts the process, with 1.3 it grows by four entries
+// a second for the wire's life.
+const SPEED_DEFAULT = 5
+function readSpeed (opts) {
+  if (!opts || !opts.speed) return SPEED_DEFAULT
+  const speed = opts.speed
+  if (typeof speed !== 'number') throw new TypeError(`opts.speed must be a number, got ${typeof speed}`)
+  if (!(speed > 0) || !Number.isSafeInteger(4 * speed)) {
+    throw new RangeError(`opts.speed must be a positive number of seconds, in quarter seconds (such as 5 or 2.5), got ${speed}`)
+  }
+  return speed
+}
 
 function readLimits (opts) {
   if (!opts) return DEFAULTS
@@ -86,4 +104,4 @@ function readEncryption (opts) {
   return hash !== null ? { require, infoHash: hash } : { require, infoHashes: hashes }
 }
 
-module.exports = { DEFAULTS, readLimits, readNoDelay, readEncryption }
+module.exports = { DEFAULTS, readSpeed, readLimits, readNoDelay, readEncryption }
