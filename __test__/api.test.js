@@ -356,6 +356,140 @@ describe('output: small messages coalesced per event-loop turn, blocks by refere
   })
 })
 
+describe('the answers to a chunk of requests', () => {
+  const native = require('../lib/native.js')
+  const { GATHER_MAX } = require('../lib/sender.js')
+  const { WATERMARK } = require('../lib/sockets.js')
+  const BLOCK = 16384
+  const requests = (n) => {
+    const out = []
+    for (let i = 0; i < n; i++) {
+      const r = Buffer.alloc(17)
+      r.writeUInt32BE(13, 0)
+      r[4] = 6
+      r.writeUInt32BE(i, 5)
+      r.writeUInt32BE(BLOCK, 13)
+      out.push(r)
+    }
+    return Buffer.concat(out)
+  }
+  // The blocks' indexes, in the order their pieces appear in `bytes`
+  // (after the seeder's unchoke), each block checked whole.
+  const blocksIn = (bytes) => {
+    const got = []
+    for (let at = bytes.indexOf(Buffer.from([0, 0, 0x40, 9, 7])); at >= 0 && at < bytes.length; at += 13 + BLOCK) {
+      const i = bytes.readUInt32BE(at + 5)
+      assert.ok(bytes.subarray(at + 13, at + 13 + BLOCK).equals(Buffer.alloc(BLOCK, i & 255)), `block ${i} whole`)
+      got.push(i)
+    }
+    return got
+  }
+
+  test('answered in their handlers, go out together after them, in order, their headers encoded in one native call per GATHER_MAX bytes', async (t) => {
+    const seeder = pwp()
+    seeder.on('request', (i, offset, length, respond) => respond(null, Buffer.alloc(length, i & 255)))
+    seeder.unchoke()
+    output(seeder)
+    const chunk = Buffer.concat([handshakeBytes(), requests(32)])
+    let calls = 0
+    for (const name of ['encodeOps', 'encodeOpsCut']) {
+      const real = native[name]
+      native[name] = (...args) => { calls++; return real(...args) }
+      t.after(() => { native[name] = real })
+    }
+    const pushed = []
+    seeder.on('request', () => pushed.push(seeder.readableLength))
+    seeder.write(chunk)
+    // (this listener runs after the one that answers)
+    const per = GATHER_MAX / BLOCK
+    assert.deepEqual(pushed, pushed.map((_, k) => Math.floor((k + 1) / per) * per * (13 + BLOCK)), 'nothing pushed until GATHER_MAX bytes are queued')
+    assert.equal(calls, 32 * BLOCK / GATHER_MAX, 'one native call per GATHER_MAX bytes of blocks')
+    assert.deepEqual(blocksIn(output(seeder)), Array.from({ length: 32 }, (_, i) => i))
+  })
+
+  test('a reader that never reads: the wire stops handing on requests with at most WATERMARK + GATHER_MAX + a block unread, and answers the rest once read', async () => {
+    const seeder = pwp()
+    let answered = 0
+    seeder.on('request', (i, offset, length, respond) => {
+      answered++
+      respond(null, Buffer.alloc(length, i & 255))
+    })
+    seeder.unchoke()
+    output(seeder)
+    seeder.write(Buffer.concat([handshakeBytes(), requests(200)]))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(answered < 200, `stopped handing on requests (answered ${answered})`)
+    assert.ok(seeder.readableLength <= WATERMARK + GATHER_MAX + 13 + BLOCK, `holds ${seeder.readableLength} bytes`)
+    assert.ok(seeder.readableLength >= WATERMARK, 'stopped only once the reader was behind')
+    assert.deepEqual(blocksIn(output(seeder)), Array.from({ length: 200 }, (_, i) => i))
+    assert.equal(answered, 200)
+  })
+
+  for (const [encrypted, together] of [[false, true], [false, false], [true, true], [true, false]]) {
+    test(`answers gathered with other messages between them go out in the order of the calls (${together ? 'a chunk of requests' : 'a request a chunk'}${encrypted ? ', encrypted' : ''})`, async () => {
+      const IH = Buffer.alloc(20, 5)
+      const leecher = pwp(encrypted ? { encryption: 'require', infoHash: IH } : {})
+      const seeder = pwp(encrypted ? { encryption: 'require', infoHashes: [IH] } : {})
+      leecher.pipe(seeder).pipe(leecher)
+      const block = (i) => Buffer.alloc(i % 5 === 0 ? 3000 : BLOCK, i & 255)
+      seeder.on('handshake', () => {
+        seeder.handshake(IH, ID)
+        seeder.unchoke()
+      })
+      // the calls, in the order a peer must see them
+      const calls = []
+      seeder.on('request', (i, offset, length, respond) => {
+        if (i % 3 === 0) {
+          respond(null, block(i))
+          calls.push(['piece', i, block(i).length])
+        } else if (i % 3 === 1) {
+          respond(null, Buffer.alloc(0))
+          calls.push(['piece', i, 0])
+          seeder.have(i)
+          calls.push(['have', i])
+        } else {
+          seeder.have(i)
+          calls.push(['have', i])
+          respond(null, block(i))
+          calls.push(['piece', i, block(i).length])
+          seeder.have(1000 + i)
+          calls.push(['have', 1000 + i])
+        }
+      })
+      const got = []
+      leecher.on('have', (i) => got.push(['have', i]))
+      leecher.on('piece', (i, offset, b) => {
+        assert.ok(b.equals(Buffer.alloc(b.length, i & 255)), `block ${i} whole`)
+        got.push(['piece', i, b.length])
+      })
+      const N = 40
+      const done = new Promise((resolve) => leecher.on('piece', (i) => { if (i === N - 1) resolve() }))
+      leecher.on('unchoke', () => {
+        if (together) for (let i = 0; i < N; i++) leecher.request(i, 0, BLOCK)
+        else leecher.request(0, 0, BLOCK)
+      })
+      // one at a time: the next request once this one's piece is in
+      if (!together) leecher.on('piece', (i) => { if (i + 1 < N) leecher.request(i + 1, 0, BLOCK) })
+      leecher.handshake(IH, ID)
+      await done
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.deepEqual(got, calls)
+    })
+  }
+
+  test('a listener that throws ends the wire: the answers gathered before it still go, nothing after', () => {
+    const seeder = pwp()
+    seeder.on('request', (i, offset, length, respond) => {
+      respond(null, Buffer.alloc(length, i & 255))
+      if (i === 3) throw new Error('boom')
+    })
+    seeder.unchoke()
+    output(seeder)
+    assert.throws(() => seeder.write(Buffer.concat([handshakeBytes(), requests(8)])), /boom/)
+    assert.deepEqual(blocksIn(output(seeder)), [0, 1, 2, 3])
+  })
+})
+
 test('backpressure still holds, batch by batch: a slow socket pauses the wire after the batch', async () => {
   const got = []
   let pending = null

@@ -45,21 +45,24 @@ WireStream.prototype._write = function (chunk, encoding, callback) {
 }
 
 // Hands on a chunk's messages (or, with null, what is left of the last
-// one's) to the handlers, with the sockets corked; releases the write once
-// the chunk is used up.
+// one's) to the handlers, with the sockets corked and the blocks sent in
+// answer gathered (see lib/sender.js); releases the write once the chunk
+// is used up.
 WireStream.prototype._handle = function (chunk) {
   const sockets = this._sockets
   if (sockets !== null) sockets.cork()
   this._handling = true
+  this._sender.gather()
   let done = true
   try {
     done = chunk === null ? this._receiver.resume() : this._receiver.receive(chunk)
+    this._sender.release()
   } catch (err) {
     // A listener threw. The rest of the chunk is already decoded and can no
-    // longer be handed on in order, so the wire ends (pending callbacks get
-    // 'wire is closed'); the exception goes on to the caller, as from any
-    // EventEmitter. The write callback still runs, or the stream could
-    // never finish.
+    // longer be handed on in order, so the wire ends (what was sent before
+    // goes, gathered answers too; pending callbacks get 'wire is closed');
+    // the exception goes on to the caller, as from any EventEmitter. The
+    // write callback still runs, or the stream could never finish.
     this.destroy()
     throw err
   } finally {
