@@ -477,6 +477,28 @@ describe('the answers to a chunk of requests', () => {
     })
   }
 
+  test('an empty block and a block sent while the wire pushes (from its reader\'s handler) keep the stream whole', async () => {
+    const a = pwp()
+    const b = pwp()
+    a.pipe(b)
+    const got = []
+    b.on('piece', (i, offset, block) => {
+      got.push([i, block.length])
+      if (i === 0) {
+        a.piece(1, 0, Buffer.alloc(0))
+        a.piece(2, 0, Buffer.alloc(100, 2))
+        a.have(9)
+      }
+    })
+    b.on('have', (i) => got.push(['have', i]))
+    a.handshake(HASH, ID)
+    await new Promise((resolve) => setImmediate(resolve))
+    a.piece(0, 0, Buffer.alloc(50, 1))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(b.protocolError, null)
+    assert.deepEqual(got, [[0, 50], [1, 0], [2, 100], ['have', 9]])
+  })
+
   test('a listener that throws ends the wire: the answers gathered before it still go, nothing after', () => {
     const seeder = pwp()
     seeder.on('request', (i, offset, length, respond) => {
