@@ -95,7 +95,7 @@ test('fast with a libtorrent seed: have-all, allowed-fast after interested, a ve
   const done = download(wire, data.length)
   wire.handshake(meta.info_hash, PEER_ID, { fast: true })
 
-  const { received } = await within(done, 20000, `no complete download from libtorrent; fast events: ${JSON.stringify(log)}`)
+  const { received } = await within(done, 20000, () => `no complete download from libtorrent; fast events: ${JSON.stringify(log)}`)
   assert.deepStrictEqual(extensions, { dht: true, extended: true, fast: true })
   assert.strictEqual(wire.hasFast, true)
   for (let i = 0; i < meta.num_pieces; i++) {
@@ -249,7 +249,7 @@ test('fast with an aria2 seed: have-none first, have-all and allowed-fast (also 
   const done = download(wire, data.length)
   wire.handshake(meta.infoHash, PEER_ID, { fast: true })
 
-  const { received } = await within(done, 20000, `no complete download from aria2 ${version}; fast events: ${JSON.stringify(log)}\n${aria2.output()}`)
+  const { received } = await within(done, 20000, () => `no complete download from aria2 ${version}; fast events: ${JSON.stringify(log)}\n${aria2.output()}`)
   assert.deepStrictEqual(extensions, { dht: false, extended: true, fast: true })
   assert.strictEqual(wire.hasFast, true)
   for (let i = 0; i < meta.pieces.length; i++) {

@@ -102,7 +102,7 @@ test('our wire (\'require\') downloads from an aria2 seed with --bt-force-encryp
       }
     })
   })
-  await within(done, 40000, `not every block arrived from aria2\n${aria2.output()}`)
+  await within(done, 40000, () => `not every block arrived from aria2\n${aria2.output()}`)
   assert.strictEqual(method, 'rc4')
   assert.strictEqual(wire.encryption, 'rc4')
   assert.strictEqual(peer.infoHash, meta.info_hash)

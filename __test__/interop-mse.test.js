@@ -11,7 +11,7 @@ const fs = require('fs')
 const net = require('net')
 const path = require('path')
 const pwp = require('..')
-const { payloadTorrent, startPeer, payload, sha1, within, startSeed, dial } = require('./libtorrent')
+const { payloadTorrent, startPeer, payload, sha1, within, startSeed, dial, wireState } = require('./libtorrent')
 const { tmpdir: tmp } = require('./tmpdir')
 
 const BLOCK = 16384
@@ -60,7 +60,7 @@ async function makeTorrent (t, size, seed) {
 for (const policy of ['require', 'prefer']) {
   test(`downloads from a libtorrent seed with encryption forced (our wire: '${policy}')`, async (t) => {
     const { data, meta, torrent, source } = await makeTorrent(t, 1000003, 11)
-    const { port } = await startSeed(t, torrent, source, { encryption: 'forced' })
+    const { seed, port } = await startSeed(t, torrent, source, { encryption: 'forced' })
 
     const socket = net.connect(port, '127.0.0.1')
     t.after(() => socket.destroy())
@@ -72,7 +72,7 @@ for (const policy of ['require', 'prefer']) {
     wire.handshake(meta.info_hash, PEER_ID)
     wire.interested()
     const handshake = new Promise((resolve) => wire.once('handshake', (ih, id) => resolve([Buffer.from(ih).toString('hex'), Buffer.from(id).toString('latin1')])))
-    const received = await within(downloadAll(wire, data.length), 20000, 'not every block arrived from libtorrent')
+    const received = await within(downloadAll(wire, data.length), 20000, () => `not every block arrived from libtorrent; our wire: ${wireState(wire)}\nlibtorrent printed:\n${seed.output()}`)
     const [ih, id] = await handshake
     assert.strictEqual(ih, meta.info_hash)
     assert.match(id, /^-LT20/)
@@ -89,12 +89,12 @@ for (const policy of ['require', 'prefer']) {
 
 test('a libtorrent seed with its default settings, dialled by a \'prefer\' wire: the MSE handshake, then what it selects', async (t) => {
   const { data, meta, torrent, source } = await makeTorrent(t, 500009, 14)
-  const { port } = await startSeed(t, torrent, source, { encryption: 'default' })
+  const { seed, port } = await startSeed(t, torrent, source, { encryption: 'default' })
   const wire = pwp({ encryption: 'prefer', infoHash: meta.info_hash })
   const socket = dial(t, port, wire)
   wire.handshake(meta.info_hash, PEER_ID)
   wire.interested()
-  const received = await within(downloadAll(wire, data.length), 20000, 'not every block arrived from libtorrent')
+  const received = await within(downloadAll(wire, data.length), 20000, () => `not every block arrived from libtorrent; our wire: ${wireState(wire)}\nlibtorrent printed:\n${seed.output()}`)
   assert.strictEqual(sha1(received), sha1(data))
   // libtorrent selects plaintext when offered both, unless prefer_rc4
   assert.strictEqual(wire.encryption, 'plaintext')
@@ -107,7 +107,7 @@ test('a libtorrent seed with its default settings, dialled by a \'prefer\' wire:
 // plaintext.
 test('a libtorrent seed without MSE refuses a \'prefer\' wire; redialled in plaintext, the download completes', async (t) => {
   const { data, meta, torrent, source } = await makeTorrent(t, 300007, 15)
-  const { port } = await startSeed(t, torrent, source, { encryption: 'disabled' })
+  const { seed, port } = await startSeed(t, torrent, source, { encryption: 'disabled' })
   const dial = (opts) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.on('error', () => {})
@@ -125,7 +125,7 @@ test('a libtorrent seed without MSE refuses a \'prefer\' wire; redialled in plai
   assert.strictEqual(first.encryption, null)
   assert.strictEqual(handshaken, false)
   const second = dial()
-  const received = await within(downloadAll(second, data.length), 20000, 'not every block arrived in plaintext')
+  const received = await within(downloadAll(second, data.length), 20000, () => `not every block arrived in plaintext; our wire: ${wireState(second)}\nlibtorrent printed:\n${seed.output()}`)
   assert.strictEqual(sha1(received), sha1(data))
   assert.strictEqual(second.encryption, null)
   second.end()

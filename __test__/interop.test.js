@@ -111,7 +111,7 @@ test('downloads a multi-piece payload from a libtorrent seed; handshake bits and
   wire.extended(0, { m: { ut_metadata: OUR_UT_METADATA }, v: 'peer-wire-native interop test' })
   wire.interested()
 
-  await within(blocks, 20000, `not every block arrived from libtorrent; wire events: ${events.join(', ')}`)
+  await within(blocks, 20000, () => `not every block arrived from libtorrent; wire events: ${events.join(', ')}`)
   await within(metadataArrived, 10000, 'no ut_metadata answer from libtorrent')
 
   // the handshake: what the wire reported is what was on the wire

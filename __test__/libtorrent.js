@@ -153,13 +153,30 @@ function sha1 (data) {
   return crypto.createHash('sha1').update(data).digest('hex')
 }
 
-// A promise that rejects with `message` after `ms`, unless `promise` settles first.
+// A promise that rejects with `message` after `ms`, unless `promise` settles
+// first. `message` may be a function, called then: what a test says of its
+// peers' state must be read when the wait fails, not when it starts.
 function within (promise, ms, message) {
   let timer
+  const fail = () => new Error(typeof message === 'function' ? message() : message)
   return Promise.race([
     promise,
-    new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+    new Promise((resolve, reject) => { timer = setTimeout(() => reject(fail()), ms) })
   ]).finally(() => clearTimeout(timer))
+}
+
+// Where a wire stands, for a failure's message: what it agreed and what it
+// is waiting for.
+function wireState (wire) {
+  return JSON.stringify({
+    encryption: wire.encryption,
+    peerChoking: wire.peerChoking,
+    amInterested: wire.amInterested,
+    pendingRequests: wire.requests.length,
+    downloaded: wire.downloaded,
+    protocolError: wire.protocolError && wire.protocolError.code,
+    ended: wire.writableEnded || wire.readableEnded
+  })
 }
 
 // A libtorrent seed of `torrentFile` from `dir`, once it seeds: the peer and
@@ -180,4 +197,4 @@ function dial (t, port, wire) {
   return socket
 }
 
-module.exports = { requireLibtorrent, createTorrent, payloadTorrent, startPeer, startSeed, dial, payload, sha1, within }
+module.exports = { requireLibtorrent, createTorrent, payloadTorrent, startPeer, startSeed, dial, payload, sha1, within, wireState }
