@@ -411,7 +411,7 @@ Wire.prototype._onprotocolerror = function (err) {
 Wire.prototype._callback = function (request, err, buffer) {
   if (!request) return
   if (request.timeout) clearTimeout(request.timeout)
-  if ((!this.peerChoking || fast.fastOf(this) !== null) && !this._finished) this._updateTimeout()
+  if (this._timeout !== 0 && (!this.peerChoking || fast.fastOf(this) !== null) && !this._finished) this._updateTimeout()
   request.callback(err, buffer)
 }
 

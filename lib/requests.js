@@ -17,6 +17,11 @@ function pull (requests, piece, offset, length) {
 
 // Removes `request` itself; whether it was there.
 function remove (requests, request) {
+  const last = requests.length - 1
+  if (last >= 0 && requests[last] === request) { // answered at once: the newest
+    requests.pop()
+    return true
+  }
   const i = requests.indexOf(request)
   if (i < 0) return false
   if (i === 0) requests.shift()
