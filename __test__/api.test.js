@@ -499,6 +499,67 @@ describe('the answers to a chunk of requests', () => {
     assert.deepEqual(got, [[0, 50], [1, 0], [2, 100], ['have', 9]])
   })
 
+  // Random calls from the 'request' handlers of one chunk (answers of any
+  // size, empty ones too, other pieces, haves, small and large extended
+  // messages), and after it: the same bytes as 0.7.1's, which pushes each
+  // message at once.
+  test('random calls from the handlers of a chunk of requests: the bytes are 0.7.1\'s for the same calls', async () => {
+    const Reference = require('peer-wire-protocol')
+    const { Rng } = require('./rng.js')
+    const sizes = [0, 1, 100, 1024, 1025, 5000, BLOCK, BLOCK + 1, 70000]
+    const bytesOf = (n, tag) => Buffer.alloc(n, tag & 255)
+    for (let seed = 1; seed <= 40; seed++) {
+      // one script, drawn once, played on both wires
+      const rng = new Rng(seed)
+      const count = rng.bool(0.3) ? 1 : 1 + rng.int(40) // one request: its answer may be the only block
+      const script = []
+      for (let k = 0; k <= count; k++) {
+        const calls = []
+        const n = rng.int(4)
+        for (let j = 0; j < n; j++) {
+          const r = rng.next()
+          if (r < 0.3) calls.push(['have', rng.int(1000)])
+          else if (r < 0.6) calls.push(['piece', rng.int(50), rng.int(8) * BLOCK, rng.pick(sizes)])
+          else calls.push(['extended', 1 + rng.int(3), rng.pick(sizes)])
+        }
+        // where the answer goes among them (k === count: calls after the chunk)
+        script.push({ calls, answerAt: rng.int(n + 1), answerSize: rng.pick(sizes) })
+      }
+      const play = (w, calls, tag) => {
+        for (const [name, a, b, c] of calls) {
+          if (name === 'have') w.have(a)
+          else if (name === 'piece') w.piece(a, b, bytesOf(c, tag))
+          else w.extended(a, bytesOf(b, tag))
+        }
+      }
+      const run = (Wire) => {
+        const w = Wire()
+        w.on('request', (i, offset, length, respond) => {
+          const { calls, answerAt, answerSize } = script[i]
+          play(w, calls.slice(0, answerAt), i)
+          respond(null, bytesOf(answerSize, 200 + i))
+          play(w, calls.slice(answerAt), i)
+        })
+        w.unchoke()
+        const out = []
+        w.on('data', (chunk) => out.push(Buffer.from(chunk)))
+        w.write(Buffer.concat([handshakeBytes(), requests(count)]))
+        // once the chunk is handled: ours stops at a message while its
+        // reader is behind (over 512 KiB unread), and goes on as it reads
+        return new Promise((resolve) => {
+          const after = () => setImmediate(() => {
+            if (w.writableLength > 0) return after() // its write is held until then
+            play(w, script[count].calls, 99)
+            setImmediate(() => setImmediate(() => resolve(Buffer.concat(out))))
+          })
+          after()
+        })
+      }
+      const [ours, theirs] = await Promise.all([run(pwp), run(Reference)])
+      assert.ok(ours.equals(theirs), `seed ${seed}: ${ours.length} bytes against 0.7.1's ${theirs.length}`)
+    }
+  })
+
   test('a listener that throws ends the wire: the answers gathered before it still go, nothing after', () => {
     const seeder = pwp()
     seeder.on('request', (i, offset, length, respond) => {
