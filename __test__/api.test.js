@@ -8,7 +8,7 @@ const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
 const { Duplex, Writable } = require('node:stream')
 const pwp = require('..')
-const { HASH, ID, handshakeBytes } = require('./peer.js')
+const { HASH, ID, handshakeBytes, u32, frame } = require('./peer.js')
 
 // Everything the wire pushes, after the current tick.
 function output (wire) {
@@ -361,18 +361,8 @@ describe('the answers to a chunk of requests', () => {
   const { GATHER_MAX } = require('../lib/sender.js')
   const { WATERMARK } = require('../lib/sockets.js')
   const BLOCK = 16384
-  const requests = (n) => {
-    const out = []
-    for (let i = 0; i < n; i++) {
-      const r = Buffer.alloc(17)
-      r.writeUInt32BE(13, 0)
-      r[4] = 6
-      r.writeUInt32BE(i, 5)
-      r.writeUInt32BE(BLOCK, 13)
-      out.push(r)
-    }
-    return Buffer.concat(out)
-  }
+  // n requests (id 6) for block 0 of pieces 0 .. n - 1
+  const requests = (n) => Buffer.concat(Array.from({ length: n }, (_, i) => frame(6, u32(i, 0, BLOCK))))
   // The blocks' indexes, in the order their pieces appear in `bytes`
   // (after the seeder's unchoke), each block checked whole.
   const blocksIn = (bytes) => {
